@@ -130,3 +130,13 @@ class PrivacyError(SiteplanError):
 
 class OutputError(SiteplanError):
     """Outputs could not be written (the previous outputs are left untouched)."""
+
+
+class CostCatalogueError(InputError):
+    """The cost catalogue (``costs.toml``) is wrong: unknown key, missing or negative value,
+    missing source, or an item that a site type names but the catalogue lacks."""
+
+
+class CostingError(InputError):
+    """The sites/villages/townships given to the costing are unusable, or a site cannot be
+    phased (e.g. dearer than a whole year's budget with ``oversize_site = "error"``)."""

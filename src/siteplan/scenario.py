@@ -260,6 +260,12 @@ class CostingConfig(_Section):
         }
     )
     scenario_level: Literal["low", "central", "high"] = "central"
+    #: Running years after the last build year counted in the present value (horizon).
+    pv_running_years: int = Field(10, ge=0)
+    #: Lead department of the staffing costs (儿童主任 allowances, township staff).
+    staff_department: str = "民政"
+    #: A site dearer than a whole year's budget: "flag" (left unscheduled, warned) or "error".
+    oversize_site: Literal["flag", "error"] = "flag"
 
 
 class OutputsConfig(_Section):
