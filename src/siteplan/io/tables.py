@@ -1,0 +1,619 @@
+"""Reading tables from county offices: CSV in UTF-8/UTF-8-BOM/GBK/GB18030, and Excel.
+
+Every cell is read as text, so a code with a leading zero or an 18-digit number never becomes
+a float; numeric columns are converted afterwards with :func:`to_int`, :func:`to_float` and
+:func:`to_bool`, whose errors name the row (spreadsheet style: header = row 1) and column.
+
+Encodings are tried strictly in this order: UTF-8 (with or without BOM), then GB18030 (a
+superset of GBK and GB2312). A file that decodes as neither, or that mixes UTF-8 and GBK
+lines, is rejected with the byte offset and row of the first bad byte, never decoded into
+mojibake.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from siteplan.errors import InputError, MultipleInputErrors
+
+__all__ = [
+    "CODE_LENGTHS",
+    "TABLE_SUFFIXES",
+    "check_codes",
+    "decode_bytes",
+    "raise_all",
+    "read_table",
+    "rename_aliases",
+    "require_columns",
+    "to_bool",
+    "to_float",
+    "to_int",
+]
+
+#: File name endings read as tables (others are read as GIS layers).
+TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
+
+#: Digits of Chinese statistical area codes (统计用区划代码) by column.
+CODE_LENGTHS = {"county_code": 6, "town_code": 9, "village_code": 12}
+
+#: At most this many row errors are collected before raising.
+MAX_ERRORS = 20
+
+_FLOATY = re.compile(r"^[+-]?\d+(\.\d*)?[eE][+-]?\d+$|^\d+\.0+$")
+
+
+def raise_all(errors: Sequence[InputError]) -> None:
+    """Raise the collected errors: nothing, the single error, or :class:`MultipleInputErrors`.
+
+    Parameters
+    ----------
+    errors : sequence of InputError
+        Problems in file order.
+
+    Raises
+    ------
+    InputError
+        The only problem, or ``MultipleInputErrors`` listing all of them.
+    """
+    if not errors:
+        return
+    if len(errors) == 1:
+        raise errors[0]
+    raise MultipleInputErrors(errors)
+
+
+def _row_of_offset(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def decode_bytes(data: bytes, file: str | Path) -> tuple[str, str]:
+    """Decode a text file strictly as UTF-8 (BOM optional) or else GB18030.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+    file : str or Path
+        Named in errors.
+
+    Returns
+    -------
+    (str, str)
+        The text (BOM removed) and the encoding used (``"utf-8"`` or ``"gb18030"``).
+
+    Raises
+    ------
+    InputError
+        The bytes are neither valid UTF-8 nor valid GB18030, the file mixes UTF-8 and GBK
+        lines, or the decoded text holds control characters (binary data); the message gives
+        the byte offset and the row (line number) of the first bad byte.
+    """
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError as e:
+        u_off = e.start
+    line_start = data.rfind(b"\n", 0, u_off) + 1
+    before = data[:line_start]
+    if any(b >= 0x80 for b in before):
+        # Earlier lines were valid UTF-8 with non-ASCII text: a file pasted together from two
+        # encodings. Decoding it all as GB18030 would garble the UTF-8 lines.
+        raise InputError(
+            f"the file mixes text encodings: it starts as UTF-8 but the byte at offset {u_off} "
+            f"(row {_row_of_offset(data, u_off)}) is not UTF-8 (probably GBK)",
+            file=file,
+            row=_row_of_offset(data, u_off),
+            hint="re-save the whole file in one encoding, preferably UTF-8",
+        )
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError as e:
+        g_off = e.start
+        guess = _guess_encoding(data)
+        raise InputError(
+            f"cannot decode the file as UTF-8 (bad byte at offset {u_off}, row "
+            f"{_row_of_offset(data, u_off)}) or as GBK/GB18030 (bad byte at offset {g_off}, row "
+            f"{_row_of_offset(data, g_off)})" + (f"; it may be {guess}" if guess else ""),
+            file=file,
+            row=_row_of_offset(data, u_off),
+            hint="save it as CSV UTF-8 (Excel: 另存为 → CSV UTF-8)",
+        ) from None
+    _check_text(text, data, file, "gb18030")
+    return text, "gb18030"
+
+
+def _guess_encoding(data: bytes) -> str | None:
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data[:65536]).best()
+    except Exception:  # pragma: no cover - the guess is only a hint
+        return None
+    return best.encoding if best is not None else None
+
+
+def _check_text(text: str, data: bytes, file: str | Path, encoding: str) -> None:
+    for i, ch in enumerate(text):
+        cat = unicodedata.category(ch)
+        if (cat == "Cc" and ch not in "\t\r\n") or cat == "Co":
+            row = text.count("\n", 0, i) + 1
+            raise InputError(
+                f"decoding as {encoding} gives a control or private-use character "
+                f"(U+{ord(ch):04X}) at character {i}: the file is binary or in an "
+                "unsupported encoding",
+                file=file,
+                row=row,
+                hint="save it as CSV UTF-8",
+            )
+
+
+def _sniff_sep(text: str) -> str:
+    first = text.split("\n", 1)[0]
+    counts = {sep: first.count(sep) for sep in (",", "\t", ";", "|")}
+    sep = max(counts, key=lambda k: counts[k])
+    return sep if counts[sep] > 0 else ","
+
+
+def _clean_header(name: object) -> str:
+    s = unicodedata.normalize("NFKC", str(name)).strip().strip("\ufeff").strip()
+    return s
+
+
+def read_table(
+    path: str | Path,
+    *,
+    id_columns: Iterable[str] = (),
+    text_columns: Iterable[str] = (),
+    usecols: Callable[[str], bool] | None = None,
+    sheet_name: str | int = 0,
+) -> pd.DataFrame:
+    """Read a CSV or Excel table with every cell as text.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.csv``/``.txt``/``.tsv`` file (UTF-8, UTF-8 with BOM, GBK or GB18030; separator
+        comma, tab, semicolon or ``|`` sniffed from the header) or an ``.xlsx``/``.xlsm``
+        workbook (first sheet unless ``sheet_name``).
+    id_columns : iterable of str
+        Code/ID columns (after header clean-up): checked not to look like a number Excel
+        turned into a float (``5.10802001001e+11``, ``510802001001.0``).
+    text_columns : iterable of str
+        Further columns that must stay text; all columns are text anyway, listed for
+        documentation and kept for symmetry with the loaders.
+    usecols : callable, optional
+        Called with each cleaned header; only columns for which it returns True are kept.
+        Used by the ledger reader so that names and ID numbers are never parsed.
+    sheet_name : str or int
+        Excel sheet.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``(n_rows, n_columns)``, every column of dtype ``str``; empty cells are ``""``;
+        headers NFKC-normalised and stripped (full-width characters become ASCII), cell
+        values stripped. The index is 0..n-1; spreadsheet row = index + 2.
+
+    Raises
+    ------
+    InputError
+        File missing or unreadable, bad encoding (byte offset and row named), malformed CSV
+        (row named), not a valid workbook, duplicate header names, or a float-ified code in an
+        ``id_columns`` column (row and column named).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", file=path)
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        df = _read_excel(path, usecols, sheet_name)
+    elif suffix == ".xls":
+        raise InputError(
+            "old Excel .xls workbooks are not read", file=path, hint="save it as .xlsx or CSV UTF-8"
+        )
+    else:
+        df = _read_csv(path, usecols)
+    del text_columns  # every column is text
+    errors = []
+    for col in id_columns:
+        if col in df.columns:
+            errors += _floaty_codes(df[col], path, col)
+    raise_all(errors)
+    return df
+
+
+def _dedupe_check(cols: list[str], file: Path) -> None:
+    seen: dict[str, int] = {}
+    for i, c in enumerate(cols):
+        if c in seen:
+            raise InputError(
+                f"column name '{c}' appears twice (columns {seen[c] + 1} and {i + 1})", file=file, row=1
+            )
+        seen[c] = i
+
+
+def _read_csv(path: Path, usecols: Callable[[str], bool] | None) -> pd.DataFrame:
+    data = path.read_bytes()
+    text, _enc = decode_bytes(data, path)
+    del data
+    if not text.strip():
+        return pd.DataFrame()
+    sep = _sniff_sep(text)
+    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=sep), [])
+    cleaned = [_clean_header(h) for h in header]
+    _dedupe_check(cleaned, path)
+    keep = [i for i, h in enumerate(cleaned) if usecols is None or usecols(h)]
+    try:
+        df = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            usecols=keep,
+            skip_blank_lines=True,
+            engine="python" if len(sep) > 1 else "c",
+        )
+    except pd.errors.ParserError as e:
+        m = re.search(r"line (\d+)", str(e))
+        raise InputError(
+            f"malformed CSV: {e}", file=path, row=int(m.group(1)) if m else None
+        ) from None
+    except ValueError as e:
+        raise InputError(f"cannot read the CSV: {e}", file=path) from None
+    del text
+    df.columns = [cleaned[i] for i in keep]
+    return _strip(df)
+
+
+def _read_excel(path: Path, usecols: Callable[[str], bool] | None, sheet_name: str | int) -> pd.DataFrame:
+    uc = None
+    if usecols is not None:
+        uc = lambda h: usecols(_clean_header(h))  # noqa: E731
+    try:
+        df = pd.read_excel(
+            path,
+            sheet_name=sheet_name,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            usecols=uc,
+            engine="openpyxl",
+        )
+    except Exception as e:  # openpyxl/zipfile raise many types for a broken workbook
+        raise InputError(
+            f"not a readable .xlsx workbook ({type(e).__name__}: {e})",
+            file=path,
+            hint="open it in Excel/WPS and save it again as .xlsx, or as CSV UTF-8",
+        ) from None
+    cleaned = [_clean_header(c) for c in df.columns]
+    _dedupe_check(cleaned, path)
+    df.columns = cleaned
+    df = df.loc[:, [not c.lower().startswith("unnamed:") or df[c].ne("").any() for c in df.columns]]
+    return _strip(df.astype(str))
+
+
+def _strip(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for c in out.columns:
+        out[c] = out[c].astype(str).str.strip().replace({"nan": "", "None": "", "NaT": ""})
+    # drop rows that are completely empty (trailing blank lines/rows in Excel)
+    if len(out.columns):
+        empty = (out == "").all(axis=1)
+        out = out.loc[~empty].reset_index(drop=True)
+    return out
+
+
+def _floaty_codes(s: pd.Series, file: Path | str, col: str) -> list[InputError]:
+    errs = []
+    for i, v in s.items():
+        if _FLOATY.match(v):
+            errs.append(
+                InputError(
+                    f"code '{v}' looks like a number converted to a float by a spreadsheet "
+                    "(digits may be lost)",
+                    file=file,
+                    row=int(i) + 2,
+                    column=col,
+                    hint="format the column as Text (文本) before typing or pasting codes",
+                )
+            )
+            if len(errs) >= MAX_ERRORS:
+                break
+    return errs
+
+
+def check_codes(
+    df: pd.DataFrame, column: str, digits: int, file: str | Path, *, allow_empty: bool = False
+) -> None:
+    """Check that a code column holds exactly ``digits`` digits on every row.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Table read by :func:`read_table` (index 0..n-1).
+    column : str
+        Code column, e.g. ``"village_code"``.
+    digits : int
+        Required number of digits (6 county, 9 township, 12 village).
+    file : str or Path
+        Named in errors.
+    allow_empty : bool
+        Whether ``""`` is allowed.
+
+    Raises
+    ------
+    InputError
+        Naming the row and column of each bad code (float-ified codes get their own message).
+    """
+    errs = []
+    pat = re.compile(rf"^\d{{{digits}}}$")
+    for i, v in df[column].items():
+        if v == "" and allow_empty:
+            continue
+        if pat.match(v):
+            continue
+        if _FLOATY.match(v):
+            errs += _floaty_codes(pd.Series([v], index=[i]), file, column)
+        else:
+            errs.append(
+                InputError(
+                    f"'{v}' is not a {digits}-digit code" if v else f"empty {column}",
+                    file=file,
+                    row=int(i) + 2,
+                    column=column,
+                )
+            )
+        if len(errs) >= MAX_ERRORS:
+            break
+    raise_all(errs)
+
+
+def rename_aliases(df: pd.DataFrame, aliases: Mapping[str, Iterable[str]]) -> pd.DataFrame:
+    """Rename known alternative headers (Chinese or English) to the contract names.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Any table.
+    aliases : mapping of str to iterable of str
+        Contract name → accepted alternative headers (matched case-insensitively, ignoring
+        spaces, ``-`` and ``_``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with columns renamed; a contract column already present is never overwritten.
+    """
+    def key(s: str) -> str:
+        return re.sub(r"[\s\-_()（）]", "", str(s)).lower()
+
+    lookup = {}
+    for canon, alts in aliases.items():
+        for a in [canon, *alts]:
+            lookup.setdefault(key(a), canon)
+    rename = {}
+    present = set(df.columns)
+    for c in df.columns:
+        canon = lookup.get(key(c))
+        if canon and canon != c and canon not in present and canon not in rename.values():
+            rename[c] = canon
+    return df.rename(columns=rename)
+
+
+def require_columns(df: pd.DataFrame, required: Iterable[str], file: str | Path, what: str) -> None:
+    """Check that required columns exist.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Table after :func:`rename_aliases`.
+    required : iterable of str
+        Contract column names.
+    file : str or Path
+        Named in the error.
+    what : str
+        Table name for the message ("villages").
+
+    Raises
+    ------
+    InputError
+        Naming the first missing column and the closest existing column.
+    """
+    cols = [str(c) for c in df.columns]
+    for col in required:
+        if col not in cols:
+            close = difflib.get_close_matches(col, cols, n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'?" if close else "columns present: " + ", ".join(cols[:20])
+            raise InputError(
+                f"required column '{col}' is missing from the {what} table",
+                file=file,
+                row=1,
+                column=col,
+                hint=hint,
+            )
+
+
+_INT = re.compile(r"^[+-]?\d+(\.0*)?$")
+_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+$")
+
+
+def to_int(
+    df: pd.DataFrame,
+    column: str,
+    file: str | Path,
+    *,
+    default: int | None = None,
+    minimum: int | None = 0,
+    what: str = "value",
+) -> pd.Series:
+    """Convert a text column to int64, naming the row of every bad value.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Table read by :func:`read_table`.
+    column : str
+        Column to convert.
+    file : str or Path
+        Named in errors.
+    default : int, optional
+        Value for empty cells; None = an empty cell is an error.
+    minimum : int, optional
+        Smallest allowed value (default 0).
+    what : str
+        What the number is ("children"), for messages.
+
+    Returns
+    -------
+    pandas.Series of int64
+        Aligned to ``df``.
+
+    Raises
+    ------
+    InputError
+        A cell is empty (without default), not a number, not a whole number, or below
+        ``minimum``; all bad rows (up to 20) are reported together.
+    """
+    out = []
+    errs: list[InputError] = []
+    for i, v in df[column].items():
+        row = int(i) + 2
+        s = v.replace(" ", "")
+        if _THOUSANDS.match(s):
+            s = s.replace(",", "")
+        if s == "":
+            if default is None:
+                errs.append(InputError(f"missing {what}", file=file, row=row, column=column))
+            out.append(default if default is not None else 0)
+            continue
+        if _INT.match(s):
+            n = int(s.split(".")[0])
+        else:
+            try:
+                f = float(s)
+            except ValueError:
+                errs.append(InputError(f"'{v}' is not a number ({what})", file=file, row=row, column=column))
+                out.append(0)
+                continue
+            errs.append(
+                InputError(f"{what} must be a whole number, got '{v}' ({f:g})", file=file, row=row, column=column)
+            )
+            out.append(0)
+            continue
+        if minimum is not None and n < minimum:
+            errs.append(
+                InputError(f"{what} must be >= {minimum}, got {n}", file=file, row=row, column=column)
+            )
+        out.append(n)
+        if len(errs) >= MAX_ERRORS:
+            break
+    raise_all(errs)
+    return pd.Series(out, index=df.index, dtype="int64", name=column)
+
+
+def to_float(
+    df: pd.DataFrame,
+    column: str,
+    file: str | Path,
+    *,
+    default: float | None = None,
+    what: str = "value",
+) -> pd.Series:
+    """Convert a text column to float64, naming the row of every bad value.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Table read by :func:`read_table`.
+    column : str
+        Column to convert.
+    file : str or Path
+        Named in errors.
+    default : float, optional
+        Value for empty cells; None = an empty cell is an error.
+    what : str
+        What the number is, for messages.
+
+    Returns
+    -------
+    pandas.Series of float64
+        Aligned to ``df``.
+
+    Raises
+    ------
+    InputError
+        Empty (without default), not a number, or not finite; rows and column named.
+    """
+    out = []
+    errs: list[InputError] = []
+    for i, v in df[column].items():
+        row = int(i) + 2
+        s = v.replace(" ", "")
+        if s == "":
+            if default is None:
+                errs.append(InputError(f"missing {what}", file=file, row=row, column=column))
+            out.append(default if default is not None else float("nan"))
+            continue
+        try:
+            f = float(s)
+        except ValueError:
+            errs.append(InputError(f"'{v}' is not a number ({what})", file=file, row=row, column=column))
+            out.append(float("nan"))
+            continue
+        if f != f or f in (float("inf"), float("-inf")):
+            errs.append(InputError(f"{what} is not a finite number: '{v}'", file=file, row=row, column=column))
+        out.append(f)
+        if len(errs) >= MAX_ERRORS:
+            break
+    raise_all(errs)
+    return pd.Series(out, index=df.index, dtype="float64", name=column)
+
+
+_TRUE = {"true", "yes", "y", "1", "t", "是", "有", "对", "√"}
+_FALSE = {"false", "no", "n", "0", "f", "否", "无", "", "×"}
+
+
+def to_bool(df: pd.DataFrame, column: str, file: str | Path) -> pd.Series:
+    """Convert a text column to bool (true/yes/1/是 and false/no/0/否/empty).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Table read by :func:`read_table`.
+    column : str
+        Column to convert.
+    file : str or Path
+        Named in errors.
+
+    Returns
+    -------
+    pandas.Series of bool
+
+    Raises
+    ------
+    InputError
+        A value that is neither (row and column named).
+    """
+    out = []
+    errs = []
+    for i, v in df[column].items():
+        s = v.strip().lower()
+        if s in _TRUE:
+            out.append(True)
+        elif s in _FALSE:
+            out.append(False)
+        else:
+            out.append(False)
+            errs.append(
+                InputError(f"'{v}' is not yes/no (use true/false, 1/0 or 是/否)", file=file, row=int(i) + 2, column=column)
+            )
+    raise_all(errs[:MAX_ERRORS])
+    return pd.Series(out, index=df.index, dtype=bool, name=column)
