@@ -221,6 +221,19 @@ class ModelConfig(_Section):
     mip_gap: float = Field(0.0, ge=0)
     #: Use the heuristic instead of the exact MILP (very large instances).
     heuristic: bool = False
+    #: Extra weight per at-risk child when ranking under-served villages
+    #: (siteplan.coverage.under_served): weighted children = children + sum w * ledger count.
+    risk_weights: dict[str, float] = Field(
+        default_factory=lambda: {"alone": 1.0, "guardian_unable": 0.5}
+    )
+
+    @field_validator("risk_weights")
+    @classmethod
+    def _nonneg_weights(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, w in v.items():
+            if not (w >= 0):
+                raise ValueError(f"risk weight for '{k}' must be >= 0, got {w}")
+        return v
 
 
 class ResponseConfig(_Section):
