@@ -140,3 +140,8 @@ class CostCatalogueError(InputError):
 class CostingError(InputError):
     """The sites/villages/townships given to the costing are unusable, or a site cannot be
     phased (e.g. dearer than a whole year's budget with ``oversize_site = "error"``)."""
+
+
+class InputWarning(UserWarning):
+    """An input was accepted with a change the user should know about (rows dropped or
+    excluded, e.g. ledger children aged 16 or over, zero-length road segments)."""
