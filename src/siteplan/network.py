@@ -1,0 +1,1366 @@
+"""Road travel network: graph, speeds, snapping, OD costs and nearest queries.
+
+The network is a directed graph held as plain numpy arrays (:class:`TravelNetwork`);
+shortest paths use :func:`scipy.sparse.csgraph.dijkstra` (compiled Dijkstra with a heap)
+with a search ``limit`` and chunks of source nodes, never Python loops over networkx.
+
+Conventions
+-----------
+* Lengths in metres, times in seconds, speeds in km/h. ``time_s = length_m / (kph / 3.6)``.
+* Coordinates in the network's projected CRS (metres); geographic inputs are transformed.
+* Direction matters: a one-way road is only usable in its direction, and
+  :func:`od_costs` computes origin -> destination times on the graph as it is. Nothing is
+  symmetrised unless ``directed=False`` is passed.
+* A mode may forbid a road class: a class speed ``<= FORBIDDEN_KPH`` (0.01 km/h; e.g. the
+  default walk speed of 0.001 km/h on motorways) gives ``time_s = np.inf`` and the edge is
+  left out of that mode's graph. Every other travel time must be finite and > 0.
+* Access: a point is snapped to the nearest point on the nearest road segment (within
+  ``max_snap_m``), then to the nearer end node of that segment. Its access cost is the
+  straight off-road distance ``snap_m`` at ``off_road_speed_kph`` plus the along-road
+  remainder ``along_m`` at the segment's speed for the mode (direction of the one-way is
+  ignored for this short stretch). Access is added at both ends of every trip.
+  Two points snapped to the same node may also go straight to each other off-road when that
+  is quicker, so a candidate exactly on a village gets time 0.
+
+References
+----------
+.. [1] Dijkstra, E. W. (1959). A note on two problems in connexion with graphs.
+   Numerische Mathematik 1, 269-271.
+.. [2] SciPy ``scipy.sparse.csgraph.dijkstra`` documentation (``limit``, ``indices``,
+   ``min_only``).
+.. [3] OpenStreetMap wiki, Key:maxspeed and Key:oneway.
+.. [4] Boeing, G. (2017). OSMnx. Computers, Environment and Urban Systems 65, 126-139.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import breadth_first_order, connected_components, dijkstra
+
+from siteplan.errors import CRSError, NetworkError
+
+__all__ = [
+    "FORBIDDEN_KPH",
+    "TravelNetwork",
+    "ODCosts",
+    "parse_maxspeed",
+    "parse_oneway",
+    "snap",
+    "od_costs",
+    "nearest",
+    "pair_costs",
+    "components",
+    "component_of",
+]
+
+#: Class speeds at or below this (km/h) mean "this mode may not use this road class".
+FORBIDDEN_KPH = 0.01
+#: Memory budget (bytes) of one Dijkstra chunk: chunk x n_nodes x 12 bytes.
+DEFAULT_CHUNK_BYTES = 96 * 2**20
+_CACHE_VERSION = "od-v1"
+_MPH = 1.609344
+_KNOT = 1.852
+
+# Implicit speed zones (OSM wiki "Default speed limits"); km/h.
+_ZONE_KPH = {
+    "urban": 50.0,
+    "rural": 90.0,
+    "motorway": 110.0,
+    "living_street": 20.0,
+    "walk": 5.0,
+    "ru:urban": 60.0,
+    "ru:rural": 90.0,
+    "ru:motorway": 110.0,
+    "de:urban": 50.0,
+    "de:rural": 100.0,
+    "de:motorway": 130.0,
+    "fr:urban": 50.0,
+    "fr:rural": 80.0,
+    "cn:urban": 50.0,
+    "cn:rural": 70.0,
+    "cn:motorway": 120.0,
+}
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _parse_one_speed(text: str) -> float | None:
+    t = text.strip().lower()
+    if not t:
+        return None
+    if t in _ZONE_KPH:
+        return _ZONE_KPH[t]
+    if ":" in t:  # unknown country zone, e.g. "XX:urban" -> generic zone value
+        zone = t.split(":", 1)[1].strip()
+        return _ZONE_KPH.get(zone)
+    m = re.fullmatch(r"([0-9]+(?:[.,][0-9]+)?)\s*(mph|knots|kn|km/h|kmh|kph)?", t)
+    if not m:
+        return None  # "none", "signals", "variable", garbage
+    v = float(m.group(1).replace(",", "."))
+    unit = m.group(2)
+    if unit == "mph":
+        v *= _MPH
+    elif unit in ("knots", "kn"):
+        v *= _KNOT
+    if not (v > 0 and math.isfinite(v)):
+        return None
+    return v
+
+
+def parse_maxspeed(value: Any) -> float | None:
+    """Parse an OpenStreetMap ``maxspeed`` value to km/h.
+
+    Parameters
+    ----------
+    value : str, number, list of str, None or NaN
+        Raw tag value, or a list of values as osmnx gives for merged edges.
+
+    Returns
+    -------
+    float or None
+        Speed in km/h, or None when the value gives no usable speed (missing, empty,
+        ``"none"``, ``"signals"``, ``"variable"``, unknown zone, zero or garbage); the caller
+        then uses the road-class speed.
+
+    Notes
+    -----
+    * ``"50"`` -> 50; ``"50 km/h"`` -> 50; ``"50 mph"`` -> 80.47; ``"10 knots"`` -> 18.52.
+    * Several values (``"70;100"``, ``"70|100"`` lanes, an osmnx list) -> the **minimum**
+      (the conservative choice: longer travel times).
+    * Zone codes: ``"RU:urban"`` -> 60, ``"RU:rural"`` -> 90, ``"DE:urban"`` -> 50,
+      ``"CN:urban"`` -> 50, generic ``"XX:urban"`` -> 50, ``"XX:rural"`` -> 90,
+      ``"walk"`` -> 5, ``"XX:living_street"`` -> 20.
+
+    References
+    ----------
+    .. [1] OpenStreetMap wiki, Key:maxspeed; Default speed limits.
+    """
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple, np.ndarray)):
+        vals = [parse_maxspeed(v) for v in value]
+        vals = [v for v in vals if v is not None]
+        return min(vals) if vals else None
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        v = float(value)
+        return v if (math.isfinite(v) and v > 0) else None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    parts = re.split(r"[;|]", str(value))
+    vals = [_parse_one_speed(p) for p in parts]
+    vals = [v for v in vals if v is not None]
+    return min(vals) if vals else None
+
+
+_ONEWAY_FWD = {"yes", "true", "1", "t", "y"}
+_ONEWAY_BWD = {"-1", "reverse"}
+
+
+def parse_oneway(value: Any) -> tuple[bool, bool]:
+    """Directions a road segment can be travelled in.
+
+    Parameters
+    ----------
+    value : str, bool, number, None
+        OSM ``oneway`` value.
+
+    Returns
+    -------
+    (forward, backward) : tuple of bool
+        ``"yes"``/``"true"``/``"1"``/True -> (True, False) (only u -> v, the drawing
+        direction); ``"-1"``/``"reverse"`` -> (False, True); anything else (``"no"``, empty,
+        missing, ``"reversible"``, ``"alternating"``) -> (True, True).
+    """
+    if value is None:
+        return True, True
+    if isinstance(value, (bool, np.bool_)):
+        return (True, False) if value else (True, True)
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else None
+        return parse_oneway(value)
+    try:
+        if pd.isna(value):
+            return True, True
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        value = str(int(value)) if float(value).is_integer() else str(value)
+    t = str(value).strip().lower()
+    if t in _ONEWAY_FWD:
+        return True, False
+    if t in _ONEWAY_BWD:
+        return False, True
+    return True, True
+
+
+# --------------------------------------------------------------------------- network
+
+
+def _metric_crs(crs: Any, what: str) -> Any:
+    from pyproj import CRS
+
+    c = CRS.from_user_input(crs)
+    if not c.is_projected:
+        raise CRSError(f"{what} CRS {c.to_string()} is not projected; metric work needs metres",
+                       hint="use a UTM CRS such as EPSG:32648")
+    unit = (c.axis_info[0].unit_name or "").lower()
+    if unit not in ("metre", "meter", "m"):
+        raise CRSError(f"{what} CRS {c.to_string()} has units '{unit}', not metres")
+    return c
+
+
+@dataclass(frozen=True, eq=False)
+class TravelNetwork:
+    """A directed road network with per-mode travel times.
+
+    Build it with :meth:`from_roads` or :meth:`from_osmnx`.
+
+    Attributes
+    ----------
+    crs : pyproj.CRS
+        Projected CRS in metres of all coordinates.
+    node_x, node_y : ndarray, shape (n_nodes,), float64
+        Node coordinates, metres.
+    node_id : ndarray, shape (n_nodes,)
+        Original node ids (``u``/``v`` values or OSM ids); positions 0..n-1 otherwise.
+    edge_u, edge_v : ndarray, shape (n_edges,), int64
+        Directed edges as node positions (a two-way road gives two edges).
+    length_m : ndarray, shape (n_edges,), float64
+        Edge length, metres (> 0, finite).
+    road_class : ndarray, shape (n_edges,), object
+        Road class (OSM ``highway`` value or a Chinese road grade).
+    time_s : dict of str to ndarray, shape (n_edges,), float64
+        Travel time per mode, seconds; ``np.inf`` = the mode may not use the edge.
+    edge_seg : ndarray, shape (n_edges,), int64
+        Road segment (input row position) each directed edge comes from.
+    seg_geom : ndarray, shape (n_segments,), object
+        Segment LineStrings (drawing direction), in ``crs``.
+    seg_u, seg_v : ndarray, shape (n_segments,), int64
+        Node positions at the start and end of each segment geometry.
+    seg_length_m : ndarray, shape (n_segments,), float64
+        Segment length, metres.
+    seg_label : ndarray, shape (n_segments,), object
+        Input row label (DataFrame index value) of each segment, for messages.
+    """
+
+    crs: Any
+    node_x: np.ndarray
+    node_y: np.ndarray
+    node_id: np.ndarray
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    length_m: np.ndarray
+    road_class: np.ndarray
+    time_s: dict[str, np.ndarray]
+    edge_seg: np.ndarray
+    seg_geom: np.ndarray
+    seg_u: np.ndarray
+    seg_v: np.ndarray
+    seg_length_m: np.ndarray
+    seg_label: np.ndarray
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return int(self.node_x.shape[0])
+
+    @property
+    def n_edges(self) -> int:
+        """Number of directed edges."""
+        return int(self.edge_u.shape[0])
+
+    @property
+    def modes(self) -> list[str]:
+        """Travel modes with a time array."""
+        return list(self.time_s)
+
+    def _check_mode(self, mode: str) -> None:
+        if mode not in self.time_s:
+            raise NetworkError(f"unknown travel mode '{mode}' (network has: {', '.join(self.time_s)})")
+
+    def content_hash(self) -> str:
+        """SHA-256 of the node, edge, length and time arrays (hex), memoised."""
+        h = self._memo.get("hash")
+        if h is None:
+            d = hashlib.sha256()
+            for a in (self.node_x, self.node_y, self.edge_u, self.edge_v, self.length_m,
+                      self.edge_seg, self.seg_u, self.seg_v, self.seg_length_m):
+                d.update(np.ascontiguousarray(a).tobytes())
+            for m in sorted(self.time_s):
+                d.update(m.encode())
+                d.update(np.ascontiguousarray(self.time_s[m]).tobytes())
+            d.update(str(self.crs.to_string()).encode())
+            h = d.hexdigest()
+            self._memo["hash"] = h
+        return h
+
+    # ------------------------------------------------------------------ builders
+    @classmethod
+    def from_roads(cls, roads: Any, network_config: Any = None, crs: Any = None) -> TravelNetwork:
+        """Build the network from a roads GeoDataFrame.
+
+        Parameters
+        ----------
+        roads : geopandas.GeoDataFrame
+            LineString rows (the ``roads`` table of ``docs/architecture.md``), any CRS.
+            Optional columns: ``road_class`` (default ``"unclassified"``), ``maxspeed``
+            (raw OSM text; drive mode only), ``oneway`` (see :func:`parse_oneway`),
+            ``u``/``v`` (node ids; otherwise endpoints closer than 1 m are joined into one
+            node), ``length_m`` (metres; otherwise the geometric length in ``crs``, times
+            ``network_config.circuity`` for rows with ``source == "modelled"``),
+            ``speed_kph`` (explicit drive speed, overrides maxspeed and class).
+        network_config : siteplan.scenario.NetworkConfig, optional
+            Speed tables per mode (``drive``, ``walk``); default ``NetworkConfig()``.
+        crs : CRS-like, optional
+            Projected CRS in metres to work in (e.g. ``"EPSG:32648"``); default: the roads'
+            CRS if projected, else its UTM zone.
+
+        Returns
+        -------
+        TravelNetwork
+
+        Raises
+        ------
+        CRSError
+            Roads without a CRS, or a non-metric target CRS.
+        NetworkError
+            No usable rows, non-LineString geometry, or an edge whose length or travel time
+            is NaN, zero, negative or infinite where not allowed (the message names the row
+            label and its u, v nodes).
+
+        Notes
+        -----
+        Speeds: drive = ``speed_kph`` column, else parsed ``maxspeed``
+        (:func:`parse_maxspeed`), else ``by_class_kph[road_class]``, else ``default_kph``;
+        walk (and other modes) = class table only. Segments are only joined at their
+        endpoints: crossing roads without a shared endpoint are not connected.
+        """
+        import geopandas as gpd
+        import shapely
+        from scipy.spatial import cKDTree
+
+        cfg = _config(network_config)
+        if not isinstance(roads, gpd.GeoDataFrame):
+            raise NetworkError("roads must be a GeoDataFrame of LineStrings")
+        if roads.crs is None:
+            raise CRSError("roads layer has no CRS", hint="set it, e.g. roads.set_crs('EPSG:4326')")
+        if len(roads) == 0:
+            raise NetworkError("roads layer is empty: no edges to build a network from")
+        if crs is None:
+            crs = roads.crs if roads.crs.is_projected else roads.estimate_utm_crs()
+        crs = _metric_crs(crs, "network")
+        r = roads.to_crs(crs) if not roads.crs.equals(crs) else roads
+        geom = np.asarray(r.geometry.values, dtype=object)
+        gtype = shapely.get_type_id(geom)
+        labels = np.asarray(r.index, dtype=object)
+        for i in np.flatnonzero((gtype != 1) | shapely.is_empty(geom)):
+            raise NetworkError(
+                f"road row {labels[i]!r}: geometry must be a non-empty LineString, "
+                f"got {shapely.get_type_id(geom[i]) if geom[i] is not None else None}"
+                " (explode MultiLineStrings first)")
+        n = len(r)
+        glen = shapely.length(geom)
+        if "length_m" in r.columns:
+            length = pd.to_numeric(r["length_m"], errors="coerce").to_numpy(dtype=float)
+        else:
+            length = glen.astype(float).copy()
+            if "source" in r.columns:
+                mod = r["source"].astype(str).to_numpy() == "modelled"
+                length[mod] *= float(getattr(cfg, "circuity", 1.0))
+        start = shapely.get_coordinates(shapely.get_point(geom, 0))
+        end = shapely.get_coordinates(shapely.get_point(geom, -1))
+        if "u" in r.columns and "v" in r.columns:
+            ids = pd.concat([r["u"], r["v"]], ignore_index=True)
+            codes, uniq = pd.factorize(ids)
+            seg_u = codes[:n].astype(np.int64)
+            seg_v = codes[n:].astype(np.int64)
+            nn = len(uniq)
+            xy = np.full((nn, 2), np.nan)
+            both = np.vstack([end, start])
+            who = np.concatenate([seg_v, seg_u])  # start coords win (written last)
+            xy[who] = both
+            node_id = np.asarray(uniq, dtype=object)
+        else:
+            pts = np.vstack([start, end])
+            tree = cKDTree(pts)
+            pairs = tree.query_pairs(r=1.0, output_type="ndarray")
+            m = len(pts)
+            if len(pairs):
+                adj = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(m, m))
+                _, lab = connected_components(adj, directed=False)
+            else:
+                lab = np.arange(m)
+            # number clusters in order of first appearance -> deterministic node positions
+            _, first, inv = np.unique(lab, return_index=True, return_inverse=True)
+            order = np.argsort(first)
+            rank = np.empty_like(order)
+            rank[order] = np.arange(len(order))
+            node_of = rank[inv].astype(np.int64)
+            nn = len(order)
+            xy = np.empty((nn, 2))
+            xy[node_of[::-1]] = pts[::-1]  # first endpoint of each cluster gives the coords
+            seg_u, seg_v = node_of[:n], node_of[n:]
+            node_id = np.arange(nn, dtype=np.int64)
+        road_class = (r["road_class"].astype(object).where(r["road_class"].notna(), "unclassified")
+                      .astype(str).to_numpy(dtype=object)
+                      if "road_class" in r.columns else np.full(n, "unclassified", dtype=object))
+        maxspeed = r["maxspeed"].to_numpy(dtype=object) if "maxspeed" in r.columns else None
+        speed = (pd.to_numeric(r["speed_kph"], errors="coerce").to_numpy(dtype=float)
+                 if "speed_kph" in r.columns else None)
+        if "oneway" in r.columns:
+            fb = np.array([parse_oneway(v) for v in r["oneway"].to_numpy(dtype=object)], dtype=bool)
+            fwd, bwd = fb[:, 0], fb[:, 1]
+        else:
+            fwd = bwd = np.ones(n, dtype=bool)
+        return _assemble(crs, xy[:, 0], xy[:, 1], node_id, geom, seg_u, seg_v, length, labels,
+                         road_class, maxspeed, speed, fwd, bwd, cfg)
+
+    @classmethod
+    def from_osmnx(cls, G: Any, network_config: Any = None, crs: Any = None) -> TravelNetwork:
+        """Build the network from an osmnx ``MultiDiGraph``.
+
+        Parameters
+        ----------
+        G : networkx.MultiDiGraph
+            osmnx graph (any CRS in ``G.graph["crs"]``); each edge is one direction, as
+            osmnx already stores two-way roads as two edges.
+        network_config : siteplan.scenario.NetworkConfig, optional
+            Speed tables; default ``NetworkConfig()``.
+        crs : CRS-like, optional
+            Projected target CRS in metres; default: the graph's CRS if projected, else its
+            UTM zone (osmnx ``project_graph``).
+
+        Returns
+        -------
+        TravelNetwork
+            ``node_id`` holds the OSM node ids; ``road_class`` the first ``highway`` value.
+
+        Raises
+        ------
+        CRSError, NetworkError
+            As :meth:`from_roads`.
+        """
+        import geopandas as gpd
+        import osmnx as ox
+
+        if "crs" not in G.graph:
+            raise CRSError("osmnx graph has no 'crs' attribute")
+        if crs is None:
+            Gp = G if ox.projection.is_projected(G.graph["crs"]) else ox.projection.project_graph(G)
+        else:
+            Gp = ox.projection.project_graph(G, to_crs=crs)
+        if Gp.number_of_edges() == 0:
+            raise NetworkError("osmnx graph has no edges")
+        edges = ox.convert.graph_to_gdfs(Gp, nodes=False, edges=True, fill_edge_geometry=True)
+        edges = edges.reset_index()
+        hw = edges["highway"] if "highway" in edges.columns else pd.Series("unclassified", index=edges.index)
+        hw = hw.map(lambda v: v[0] if isinstance(v, (list, tuple)) and v else v)
+        data = {
+            "u": edges["u"].to_numpy(),
+            "v": edges["v"].to_numpy(),
+            "road_class": hw.to_numpy(dtype=object),
+            "oneway": np.full(len(edges), "yes", dtype=object),
+        }
+        if "length" in edges.columns:
+            data["length_m"] = pd.to_numeric(edges["length"], errors="coerce").to_numpy()
+        if "maxspeed" in edges.columns:
+            data["maxspeed"] = edges["maxspeed"].to_numpy(dtype=object)
+        gdf = gpd.GeoDataFrame(data, geometry=edges.geometry.values, crs=Gp.graph["crs"])
+        gdf.index = pd.Index([f"({a}, {b}, {k})" for a, b, k in zip(edges["u"], edges["v"], edges["key"], strict=True)],
+                             dtype=object)
+        return cls.from_roads(gdf, network_config, crs=Gp.graph["crs"])
+
+    # ------------------------------------------------------------------ graphs
+    def _seg_time(self, mode: str) -> np.ndarray:
+        key = ("segtime", mode)
+        if key not in self._memo:
+            t = np.full(len(self.seg_u), np.inf)
+            np.minimum.at(t, self.edge_seg, self.time_s[mode])
+            self._memo[key] = t
+        return self._memo[key]
+
+    def _graph(self, mode: str, weight: str, reverse: bool, directed: bool = True) -> _Graph:
+        key = ("graph", mode, weight, reverse, directed)
+        g = self._memo.get(key)
+        if g is None:
+            g = _Graph.build(self, mode, weight, reverse, directed)
+            self._memo[key] = g
+        return g
+
+
+def _config(network_config: Any) -> Any:
+    if network_config is None:
+        from siteplan.scenario import NetworkConfig
+
+        return NetworkConfig()
+    return network_config
+
+
+def _class_speed(spec: Any, cls: str) -> float:
+    return float(spec.by_class_kph.get(cls, spec.default_kph))
+
+
+def _edge_name(labels: np.ndarray, i: int, u: int, v: int) -> str:
+    return f"edge {i} (road row {labels[i]!r}, u={u}, v={v})"
+
+
+def _assemble(crs, nx_, ny_, node_id, geom, seg_u, seg_v, length, labels, road_class,
+              maxspeed, speed, fwd, bwd, cfg) -> TravelNetwork:
+    bad = ~np.isfinite(length) | (length <= 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise NetworkError(f"{_edge_name(labels, i, seg_u[i], seg_v[i])}: length {length[i]} m is "
+                           "missing, zero, negative or infinite")
+    if not (fwd | bwd).all():
+        i = int(np.flatnonzero(~(fwd | bwd))[0])
+        raise NetworkError(f"{_edge_name(labels, i, seg_u[i], seg_v[i])}: no travel direction")
+    modes: dict[str, np.ndarray] = {}
+    mode_specs = {m: getattr(cfg, m) for m in ("drive", "walk") if hasattr(cfg, m)}
+    for m, spec in mode_specs.items():
+        table = {c: _class_speed(spec, c) for c in pd.unique(road_class)}
+        kph = np.array([table[c] for c in road_class], dtype=float)
+        if m == "drive":
+            if maxspeed is not None:
+                ms = np.array([np.nan if (p := parse_maxspeed(v)) is None else p for v in maxspeed])
+                use = np.isfinite(ms) & (kph > FORBIDDEN_KPH)
+                if getattr(cfg, "maxspeed_rule", "use") == "cap":
+                    kph[use] = np.minimum(kph[use], ms[use])
+                elif getattr(cfg, "maxspeed_rule", "use") == "use":
+                    kph[use] = ms[use]
+            if speed is not None:
+                kph = speed.copy()
+        badk = ~np.isfinite(kph) | (kph <= 0)
+        if badk.any():
+            i = int(np.flatnonzero(badk)[0])
+            raise NetworkError(f"{_edge_name(labels, i, seg_u[i], seg_v[i])}: {m} speed {kph[i]} km/h "
+                               "is missing, zero or negative")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = length / (kph / 3.6)
+        t[kph <= FORBIDDEN_KPH] = np.inf
+        badt = ~(t > 0) | np.isnan(t) | (np.isinf(t) & (kph > FORBIDDEN_KPH))
+        if badt.any():
+            i = int(np.flatnonzero(badt)[0])
+            raise NetworkError(f"{_edge_name(labels, i, seg_u[i], seg_v[i])}: {m} travel time {t[i]} s "
+                               "is NaN, zero, negative or infinite")
+        modes[m] = t
+    if not modes:
+        raise NetworkError("network_config has no travel mode (drive/walk)")
+    # directed edges; self-loops are useless for shortest paths and dropped
+    keep_f = fwd & (seg_u != seg_v)
+    keep_b = bwd & (seg_u != seg_v)
+    sf, sb = np.flatnonzero(keep_f), np.flatnonzero(keep_b)
+    seg_of = np.concatenate([sf, sb]).astype(np.int64)
+    eu = np.concatenate([seg_u[sf], seg_v[sb]]).astype(np.int64)
+    ev = np.concatenate([seg_v[sf], seg_u[sb]]).astype(np.int64)
+    if len(eu) == 0:
+        raise NetworkError("network has no edges (all rows are self-loops)")
+    return TravelNetwork(
+        crs=crs,
+        node_x=np.ascontiguousarray(nx_, dtype=float),
+        node_y=np.ascontiguousarray(ny_, dtype=float),
+        node_id=np.asarray(node_id),
+        edge_u=eu,
+        edge_v=ev,
+        length_m=np.asarray(length, dtype=float)[seg_of],
+        road_class=np.asarray(road_class, dtype=object)[seg_of],
+        time_s={m: t[seg_of] for m, t in modes.items()},
+        edge_seg=seg_of,
+        seg_geom=np.asarray(geom, dtype=object),
+        seg_u=np.asarray(seg_u, dtype=np.int64),
+        seg_v=np.asarray(seg_v, dtype=np.int64),
+        seg_length_m=np.asarray(length, dtype=float),
+        seg_label=np.asarray(labels, dtype=object),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _Graph:
+    """A csgraph CSR for one mode/weight/direction plus an edge lookup for the other weight."""
+
+    csr: sp.csr_matrix
+    keys: np.ndarray  # sorted u * n + v of the original-direction deduplicated edges
+    w1: np.ndarray  # primary weight per key
+    w2: np.ndarray  # secondary weight per key
+    n: int
+    reverse: bool
+
+    @staticmethod
+    def build(net: TravelNetwork, mode: str, weight: str, reverse: bool, directed: bool) -> _Graph:
+        t = net.time_s[mode]
+        ok = np.isfinite(t)
+        u, v = net.edge_u[ok], net.edge_v[ok]
+        tt, ll = t[ok], net.length_m[ok]
+        w1, w2 = (tt, ll) if weight == "time" else (ll, tt)
+        if not directed:
+            u, v = np.concatenate([u, v]), np.concatenate([v, u])
+            w1, w2 = np.concatenate([w1, w1]), np.concatenate([w2, w2])
+        n = net.n_nodes
+        keys = u * n + v
+        order = np.lexsort((w2, w1, keys))
+        keys, w1, w2 = keys[order], w1[order], w2[order]
+        first = np.ones(len(keys), dtype=bool)
+        first[1:] = keys[1:] != keys[:-1]
+        keys, w1, w2 = keys[first], w1[first], w2[first]
+        ru, rv = keys // n, keys % n
+        if reverse:
+            ru, rv = rv, ru
+        csr = sp.csr_matrix((w1, (ru, rv)), shape=(n, n))
+        csr.sort_indices()
+        return _Graph(csr=csr, keys=keys, w1=w1, w2=w2, n=n, reverse=reverse)
+
+    def edge_w2(self, p: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """Secondary weight of the search-graph edge p -> c."""
+        u, v = (c, p) if self.reverse else (p, c)
+        k = u * self.n + v
+        idx = np.searchsorted(self.keys, k)
+        return self.w2[idx]
+
+    def with_virtual(self, src_nodes: np.ndarray, w: np.ndarray) -> sp.csr_matrix:
+        """CSR with extra nodes n..n+m-1, each with one edge to src_nodes[i] of weight w[i]."""
+        m = len(src_nodes)
+        c = self.csr.tocoo()
+        rows = np.concatenate([c.row, self.n + np.arange(m)])
+        cols = np.concatenate([c.col, src_nodes])
+        data = np.concatenate([c.data, w])
+        g = sp.csr_matrix((data, (rows, cols)), shape=(self.n + m, self.n + m))
+        return g
+
+
+# --------------------------------------------------------------------------- snapping
+
+
+def _to_net_crs(net: TravelNetwork, points: Any, what: str = "points") -> Any:
+    import geopandas as gpd
+
+    if isinstance(points, gpd.GeoSeries):
+        points = gpd.GeoDataFrame(geometry=points)
+    if not isinstance(points, gpd.GeoDataFrame):
+        raise TypeError(f"{what} must be a GeoDataFrame or GeoSeries")
+    if points.crs is None:
+        raise CRSError(f"{what} have no CRS", hint="set it, e.g. .set_crs('EPSG:4326')")
+    if not points.crs.equals(net.crs):
+        points = points.to_crs(net.crs)
+    return points
+
+
+_SNAP_COLUMNS = ["node", "snap_m", "along_m", "edge", "off_network", "x", "y"]
+
+
+def snap(net: TravelNetwork, points: Any, max_snap_m: float = 3000.0, mode: str | None = None) -> pd.DataFrame:
+    """Attach points to the road network.
+
+    Each point goes to the nearest point on the nearest road segment (shapely STRtree),
+    then to the nearer end node of that segment.
+
+    Parameters
+    ----------
+    net : TravelNetwork
+    points : geopandas.GeoDataFrame or GeoSeries
+        Point geometries, any CRS (transformed to ``net.crs``).
+    max_snap_m : float
+        Largest straight-line distance (metres) from a point to a road; farther points are
+        ``off_network`` and never attached.
+    mode : str, optional
+        Only consider segments this mode may use (e.g. no motorways for ``"walk"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned to ``points.index``; columns ``node`` (int64 node position, -1 off network),
+        ``snap_m`` (perpendicular off-road distance, metres; NaN off network), ``along_m``
+        (along-road distance from the snap point to ``node``, metres), ``edge`` (segment
+        position, -1 off network), ``off_network`` (bool), ``x``, ``y`` (point coordinates
+        in ``net.crs``, metres).
+
+    Raises
+    ------
+    CRSError
+        Points without a CRS.
+    """
+    import shapely
+
+    pts = _to_net_crs(net, points)
+    geom = np.asarray(pts.geometry.values, dtype=object)
+    m = len(geom)
+    node = np.full(m, -1, dtype=np.int64)
+    edge = np.full(m, -1, dtype=np.int64)
+    snap_m = np.full(m, np.nan)
+    along = np.full(m, np.nan)
+    valid = ~(shapely.is_missing(geom) | shapely.is_empty(geom))
+    xy = np.full((m, 2), np.nan)
+    if valid.any():
+        xy[valid] = shapely.get_coordinates(shapely.centroid(geom[valid]))[:, :2]
+    if mode is not None:
+        net._check_mode(mode)
+        cand = np.flatnonzero(np.isfinite(net._seg_time(mode)))
+    else:
+        cand = np.arange(len(net.seg_geom))
+    if valid.any() and len(cand):
+        tree = shapely.STRtree(net.seg_geom[cand])
+        vi = np.flatnonzero(valid)
+        res, dist = tree.query_nearest(shapely.points(xy[vi]), max_distance=float(max_snap_m),
+                                       return_distance=True, all_matches=False)
+        pi, si = vi[res[0]], cand[res[1]]
+        ok = dist <= max_snap_m
+        pi, si, dist = pi[ok], si[ok], dist[ok]
+        g = net.seg_geom[si]
+        a = shapely.line_locate_point(g, shapely.points(xy[pi]))
+        gl = shapely.length(g)
+        frac = np.where(gl > 0, a / np.where(gl > 0, gl, 1.0), 0.0)
+        from_u = frac * net.seg_length_m[si]
+        to_v = net.seg_length_m[si] - from_u
+        use_u = from_u <= to_v
+        node[pi] = np.where(use_u, net.seg_u[si], net.seg_v[si])
+        along[pi] = np.where(use_u, from_u, to_v)
+        snap_m[pi] = dist
+        edge[pi] = si
+    out = pd.DataFrame({"node": node, "snap_m": snap_m, "along_m": along, "edge": edge,
+                        "off_network": node < 0, "x": xy[:, 0], "y": xy[:, 1]}, index=points.index)
+    return out
+
+
+def _as_snap(net: TravelNetwork, pts: Any, max_snap_m: float | None, mode: str) -> pd.DataFrame:
+    if isinstance(pts, pd.DataFrame) and "geometry" not in pts.columns and {"node", "snap_m", "off_network"} <= set(pts.columns):
+        s = pts.copy()
+        for c, d in (("along_m", 0.0), ("edge", -1), ("x", np.nan), ("y", np.nan)):
+            if c not in s.columns:
+                s[c] = d
+        return s
+    from siteplan.scenario import NetworkConfig
+
+    msm = NetworkConfig().max_snap_m if max_snap_m is None else max_snap_m
+    return snap(net, pts, msm, mode=mode)
+
+
+def _access(net: TravelNetwork, s: pd.DataFrame, mode: str, off_road_speed_kph: float) -> tuple[np.ndarray, np.ndarray]:
+    """Access (time_s, dist_m) per snapped point; NaN for off-network points."""
+    if not off_road_speed_kph > 0:
+        raise ValueError("off_road_speed_kph must be > 0")
+    v_off = off_road_speed_kph / 3.6
+    snap_m = s["snap_m"].to_numpy(dtype=float)
+    along = np.nan_to_num(s["along_m"].to_numpy(dtype=float), nan=0.0)
+    edge = s["edge"].to_numpy(dtype=np.int64)
+    t_along = along / v_off
+    has = edge >= 0
+    if has.any():
+        st = net._seg_time(mode)[edge[has]]
+        sl = net.seg_length_m[edge[has]]
+        t_road = np.where(np.isfinite(st), along[has] * st / sl, along[has] / v_off)
+        t_along[has] = t_road
+    t = snap_m / v_off + t_along
+    d = snap_m + along
+    off = s["off_network"].to_numpy(dtype=bool)
+    t[off] = np.nan
+    d[off] = np.nan
+    return t, d
+
+
+# --------------------------------------------------------------------------- OD
+
+
+@dataclass(frozen=True, eq=False)
+class ODCosts:
+    """Sparse origin-destination travel costs.
+
+    Attributes
+    ----------
+    origin, dest : ndarray, shape (n_pairs,), int64
+        Positions (0-based) in the origin and destination tables.
+    time_s : ndarray, shape (n_pairs,), float64
+        Travel time, seconds, access at both ends included; may be exactly 0.
+    dist_m : ndarray, shape (n_pairs,), float64
+        Distance, metres (network + access at both ends).
+    n_origins, n_dest : int
+        Table sizes (the matrix shape).
+    origin_index, dest_index : pandas.Index or None
+        Labels of the origin and destination tables.
+
+    Notes
+    -----
+    Only pairs within the cutoff are present; unreachable pairs are absent (never 0).
+    Pairs are sorted by (origin, dest).
+    """
+
+    origin: np.ndarray
+    dest: np.ndarray
+    time_s: np.ndarray
+    dist_m: np.ndarray
+    n_origins: int
+    n_dest: int
+    origin_index: pd.Index | None = None
+    dest_index: pd.Index | None = None
+
+    def __len__(self) -> int:
+        return int(self.origin.shape[0])
+
+    def to_dataframe(self, labels: bool = False) -> pd.DataFrame:
+        """Pairs as a DataFrame ``origin, dest, time_s, dist_m``.
+
+        Parameters
+        ----------
+        labels : bool
+            Add ``origin_id`` and ``dest_id`` columns from the table indexes.
+        """
+        df = pd.DataFrame({"origin": self.origin, "dest": self.dest,
+                           "time_s": self.time_s, "dist_m": self.dist_m})
+        if labels and self.origin_index is not None and self.dest_index is not None:
+            df.insert(2, "origin_id", np.asarray(self.origin_index)[self.origin])
+            df.insert(3, "dest_id", np.asarray(self.dest_index)[self.dest])
+        return df
+
+    def to_csr(self, value: str = "time_s", offset: float = 0.0) -> sp.csr_matrix:
+        """Costs as a CSR matrix of shape (n_origins, n_dest).
+
+        Parameters
+        ----------
+        value : {"time_s", "dist_m"}
+        offset : float
+            Added to every stored value. Zero-cost pairs are stored as **explicit zeros**
+            with ``offset=0``; code that treats the sparsity structure as "reachable" must
+            not call ``eliminate_zeros`` or use ``.nonzero()`` - pass e.g. ``offset=1.0``
+            if it does, or use :meth:`within`.
+        """
+        data = getattr(self, value) + offset
+        m = sp.csr_matrix((data, (self.origin, self.dest)), shape=(self.n_origins, self.n_dest))
+        return m
+
+    def within(self, time_s: float | None = None, dist_m: float | None = None) -> sp.csr_matrix:
+        """Boolean coverage matrix: True where the pair is within the limits (inclusive).
+
+        Parameters
+        ----------
+        time_s : float, optional
+            Covered iff ``time_s <= limit`` (a pair exactly at the standard is covered).
+        dist_m : float, optional
+            Covered iff ``dist_m <= limit``.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix, shape (n_origins, n_dest), bool
+            Zero-time pairs are included.
+        """
+        ok = np.ones(len(self), dtype=bool)
+        if time_s is not None:
+            ok &= self.time_s <= time_s
+        if dist_m is not None:
+            ok &= self.dist_m <= dist_m
+        m = sp.csr_matrix((np.ones(int(ok.sum()), dtype=bool), (self.origin[ok], self.dest[ok])),
+                          shape=(self.n_origins, self.n_dest))
+        return m
+
+
+def _groups(nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unique nodes, and points grouped by node: (uniq, order, starts) with counts via diff."""
+    order = np.argsort(nodes, kind="stable")
+    sn = nodes[order]
+    uniq, starts = np.unique(sn, return_index=True)
+    return uniq, order, np.append(starts, len(sn))
+
+
+def _expand(a_grp: np.ndarray, b_grp: np.ndarray, a_order, a_starts, b_order, b_starts):
+    """Expand node-level pairs (group ids) to point-level pairs (positions)."""
+    ca = a_starts[a_grp + 1] - a_starts[a_grp]
+    cb = b_starts[b_grp + 1] - b_starts[b_grp]
+    cnt = ca * cb
+    tot = int(cnt.sum())
+    pid = np.repeat(np.arange(len(a_grp)), cnt)
+    off = np.arange(tot) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    cbp = cb[pid]
+    ia = a_order[a_starts[a_grp[pid]] + off // cbp]
+    ib = b_order[b_starts[b_grp[pid]] + off % cbp]
+    return pid, ia, ib
+
+
+def _walk_w2(g: _Graph, pred: np.ndarray, rows: np.ndarray, tgt: np.ndarray, n_real: int) -> np.ndarray:
+    """Sum of secondary weights along predecessor chains (vectorised over pairs).
+
+    pred : (n_rows, n) or (n,) predecessor array; rows : row per pair (ignored if 1-D).
+    Chains stop at a source (-9999) or at a virtual node (>= n_real).
+    """
+    acc = np.zeros(len(tgt))
+    cur = tgt.astype(np.int64).copy()
+    act = np.flatnonzero(cur < n_real)
+    two_d = pred.ndim == 2
+    ncol = pred.shape[-1]
+    flat = pred.reshape(-1)
+    while act.size:
+        c = cur[act]
+        p = flat[rows[act] * ncol + c] if two_d else flat[c]
+        p = p.astype(np.int64)
+        real = (p >= 0) & (p < n_real)
+        a2 = act[real]
+        acc[a2] += g.edge_w2(p[real], c[real])
+        cur[a2] = p[real]
+        act = a2
+    return acc
+
+
+def _chunk_size(n_nodes: int, n_tgt: int, chunk_bytes: int) -> int:
+    per = n_nodes * 12 + n_tgt * 9 + 1
+    return int(max(1, min(1024, chunk_bytes // per)))
+
+
+def _od_core(net, s_src, s_tgt, a1_src, a2_src, a1_tgt, a2_tgt, g_fwd_fn, g_rev_fn,
+             cutoff1, same_xy, v_off, primary_is_time, chunk_bytes):
+    """Point-level pairs src -> tgt: (isrc, itgt, primary, secondary).
+
+    g_fwd_fn() gives the graph for searches starting at src nodes; g_rev_fn() the transposed
+    graph (searches starting at tgt nodes). Sides are chosen by unique-node count.
+    """
+    on_s = np.flatnonzero(~s_src["off_network"].to_numpy(dtype=bool))
+    on_t = np.flatnonzero(~s_tgt["off_network"].to_numpy(dtype=bool))
+    empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0))
+    if len(on_s) == 0 or len(on_t) == 0:
+        return empty
+    ns = s_src["node"].to_numpy(dtype=np.int64)[on_s]
+    nt = s_tgt["node"].to_numpy(dtype=np.int64)[on_t]
+    us, os_, ss = _groups(ns)
+    ut, ot, st = _groups(nt)
+    swap = len(ut) < len(us)
+    if swap:  # search from targets on the transposed graph
+        g = g_rev_fn()
+        a_u, a_o, a_s, b_u, b_o, b_s = ut, ot, st, us, os_, ss
+    else:
+        g = g_fwd_fn()
+        a_u, a_o, a_s, b_u, b_o, b_s = us, os_, ss, ut, ot, st
+    lim = np.inf
+    if cutoff1 is not None:
+        lim = cutoff1 - np.nanmin(a1_src[on_s]) - np.nanmin(a1_tgt[on_t])
+        if lim < 0:
+            return empty
+    chunk = _chunk_size(g.n, len(b_u), chunk_bytes)
+    out_a, out_b, out_1, out_2 = [], [], [], []
+    for c0 in range(0, len(a_u), chunk):
+        idx = a_u[c0:c0 + chunk]
+        D, P = dijkstra(g.csr, directed=True, indices=idx, limit=lim, return_predecessors=True)
+        sub = D[:, b_u]
+        r, cidx = np.nonzero(np.isfinite(sub))
+        w1 = sub[r, cidx]
+        del sub, D
+        w2 = _walk_w2(g, P, r, b_u[cidx], g.n)
+        del P
+        out_a.append(r + c0)
+        out_b.append(cidx)
+        out_1.append(w1)
+        out_2.append(w2)
+    ga = np.concatenate(out_a)
+    gb = np.concatenate(out_b)
+    w1 = np.concatenate(out_1)
+    w2 = np.concatenate(out_2)
+    pid, ia, ib = _expand(ga, gb, a_o, a_s, b_o, b_s)
+    if swap:
+        isrc, itgt = on_s[ib], on_t[ia]
+    else:
+        isrc, itgt = on_s[ia], on_t[ib]
+    p1 = w1[pid] + a1_src[isrc] + a1_tgt[itgt]
+    p2 = w2[pid] + a2_src[isrc] + a2_tgt[itgt]
+    # same node: straight off-road when quicker (coincident points -> 0)
+    same = w1[pid] == 0
+    if same.any() and same_xy is not None:
+        (sx, sy), (tx, ty) = same_xy
+        w = np.flatnonzero(same)
+        e = np.hypot(sx[isrc[w]] - tx[itgt[w]], sy[isrc[w]] - ty[itgt[w]])
+        e = np.where(np.isfinite(e), e, np.inf)
+        e_time = e / v_off
+        d1, d2 = (e_time, e) if primary_is_time else (e, e_time)
+        better = d1 < p1[w]
+        p1[w[better]] = d1[better]
+        p2[w[better]] = d2[better]
+    keep = np.ones(len(p1), dtype=bool) if cutoff1 is None else p1 <= cutoff1
+    return isrc[keep], itgt[keep], p1[keep], p2[keep]
+
+
+def _cache_key(net, s_o, s_d, mode, params) -> str:
+    d = hashlib.sha256()
+    d.update(_CACHE_VERSION.encode())
+    d.update(net.content_hash().encode())
+    for s in (s_o, s_d):
+        for c in ("node", "snap_m", "along_m", "edge", "off_network", "x", "y"):
+            d.update(np.ascontiguousarray(s[c].to_numpy()).tobytes())
+    d.update(repr((mode, params)).encode())
+    return d.hexdigest()
+
+
+def od_costs(
+    net: TravelNetwork,
+    origins: Any,
+    destinations: Any,
+    mode: str,
+    cutoff_s: float | None = None,
+    off_road_speed_kph: float = 3.0,
+    directed: bool = True,
+    *,
+    cutoff_m: float | None = None,
+    weight: str = "time",
+    max_snap_m: float | None = None,
+    cache_dir: str | Path | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> ODCosts:
+    """Travel costs from every origin to every destination within a cutoff.
+
+    Parameters
+    ----------
+    net : TravelNetwork
+    origins, destinations : GeoDataFrame or DataFrame
+        Points (snapped here with ``max_snap_m`` and ``mode``) or the output of
+        :func:`snap`. Positions in these tables are the ``origin``/``dest`` values.
+    mode : str
+        Travel mode (``"drive"``, ``"walk"``).
+    cutoff_s : float, optional
+        Keep pairs with ``time_s <= cutoff_s`` (seconds; inclusive).
+    off_road_speed_kph : float
+        Speed over the straight off-road access distance, km/h (default 3 km/h).
+    directed : bool
+        True: one-way roads respected, costs are origin -> destination. False: every edge
+        usable both ways (explicit opt-in; never done silently).
+    cutoff_m : float, optional
+        Keep pairs with ``dist_m <= cutoff_m`` (metres; inclusive).
+    weight : {"time", "distance"}
+        Quantity minimised: fastest paths (default) or shortest paths on the roads ``mode``
+        may use. The other quantity is measured along the chosen path.
+    max_snap_m : float, optional
+        Snap distance when points are given (default ``NetworkConfig().max_snap_m``).
+    cache_dir : str or Path, optional
+        Folder of an on-disk ``.npz`` cache keyed by a SHA-256 of the network arrays, the
+        snapped points, mode and all parameters; None = no cache.
+    chunk_bytes : int
+        Memory budget of one Dijkstra chunk (see Notes).
+
+    Returns
+    -------
+    ODCosts
+        Pairs within the cutoff(s); unreachable and off-network points have no pairs.
+        ``time_s`` and ``dist_m`` include access at both ends (off-road part at
+        ``off_road_speed_kph``, along-road part at the segment speed).
+
+    Raises
+    ------
+    NetworkError
+        Unknown mode.
+    CRSError
+        Points without a CRS.
+
+    Notes
+    -----
+    Dijkstra runs from the side with fewer distinct snapped nodes (points sharing a node
+    are searched once), on the transposed graph when run from destinations; the result is
+    the same. Search is limited to ``cutoff - min access`` (scipy ``limit``). Memory per
+    chunk is ``chunk x n_nodes x 12`` bytes (float64 distances + int32 predecessors);
+    ``chunk = chunk_bytes // (12 n_nodes)`` (at most 1024). Guangyuan (~1e5 nodes): chunk
+    ~80, ~96 MB; Sichuan province (~3e6 nodes): chunk 2-3, ~96 MB - time then grows with
+    the number of sources, memory does not. Output memory is ~32 bytes per pair.
+    """
+    net._check_mode(mode)
+    if weight not in ("time", "distance"):
+        raise ValueError("weight must be 'time' or 'distance'")
+    s_o = _as_snap(net, origins, max_snap_m, mode)
+    s_d = _as_snap(net, destinations, max_snap_m, mode)
+    oi = origins.index if hasattr(origins, "index") else None
+    di = destinations.index if hasattr(destinations, "index") else None
+    params = (cutoff_s, cutoff_m, float(off_road_speed_kph), bool(directed), weight)
+    path = None
+    if cache_dir is not None:
+        key = _cache_key(net, s_o, s_d, mode, params)
+        path = Path(cache_dir) / f"{key}.npz"
+        if path.exists():
+            z = np.load(path)
+            return ODCosts(z["origin"], z["dest"], z["time_s"], z["dist_m"], len(s_o), len(s_d), oi, di)
+    t_o, d_o = _access(net, s_o, mode, off_road_speed_kph)
+    t_d, d_d = _access(net, s_d, mode, off_road_speed_kph)
+    v_off = off_road_speed_kph / 3.6
+    if weight == "time":
+        a1o, a2o, a1d, a2d, cut1, cut2 = t_o, d_o, t_d, d_d, cutoff_s, cutoff_m
+    else:
+        a1o, a2o, a1d, a2d, cut1, cut2 = d_o, t_o, d_d, t_d, cutoff_m, cutoff_s
+    same_xy = ((s_o["x"].to_numpy(float), s_o["y"].to_numpy(float)),
+               (s_d["x"].to_numpy(float), s_d["y"].to_numpy(float)))
+    isrc, itgt, p1, p2 = _od_core(
+        net, s_o, s_d, a1o, a2o, a1d, a2d,
+        lambda: net._graph(mode, weight, False, directed),
+        lambda: net._graph(mode, weight, True, directed),
+        cut1, same_xy, v_off, weight == "time", chunk_bytes)
+    if cut2 is not None:
+        k = p2 <= cut2
+        isrc, itgt, p1, p2 = isrc[k], itgt[k], p1[k], p2[k]
+    t, d = (p1, p2) if weight == "time" else (p2, p1)
+    order = np.lexsort((itgt, isrc))
+    res = ODCosts(isrc[order].astype(np.int64), itgt[order].astype(np.int64), t[order], d[order],
+                  len(s_o), len(s_d), oi, di)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
+        os.close(fd)
+        with open(tmp, "wb") as f:
+            np.savez(f, origin=res.origin, dest=res.dest, time_s=res.time_s, dist_m=res.dist_m)
+        os.replace(tmp, path)
+    return res
+
+
+# --------------------------------------------------------------------------- components
+
+
+def components(net: TravelNetwork, mode: str = "drive", connection: str = "strong") -> np.ndarray:
+    """Connected-component label of every node for one mode.
+
+    Parameters
+    ----------
+    net : TravelNetwork
+    mode : str
+        Only edges the mode may use count.
+    connection : {"strong", "weak"}
+        Strong: u and v share a label iff each can reach the other (one-way aware).
+
+    Returns
+    -------
+    ndarray, shape (n_nodes,), int64
+        Labels 0..k-1; label 0 is the largest component.
+    """
+    net._check_mode(mode)
+    g = net._graph(mode, "time", False, True)
+    _, lab = connected_components(g.csr, directed=True, connection=connection)
+    cnt = np.bincount(lab)
+    rank = np.empty_like(cnt)
+    rank[np.argsort(-cnt, kind="stable")] = np.arange(len(cnt))
+    return rank[lab].astype(np.int64)
+
+
+def component_of(net: TravelNetwork, points: Any, mode: str = "drive", connection: str = "strong",
+                 max_snap_m: float | None = None) -> pd.Series:
+    """Component label of each point (-1 off network), aligned to ``points``.
+
+    Points with different labels under ``connection="strong"`` cannot all reach each other;
+    under ``"weak"`` they are not connected by any road at all.
+    """
+    s = _as_snap(net, points, max_snap_m, mode)
+    lab = components(net, mode, connection)
+    node = s["node"].to_numpy(dtype=np.int64)
+    out = np.where(node >= 0, lab[np.clip(node, 0, None)], -1)
+    return pd.Series(out, index=s.index, name="component")
+
+
+def _reaches_any(g: _Graph, targets: np.ndarray) -> np.ndarray:
+    """Bool per node of g: can the search from that node (in g's direction) reach a target."""
+    n = g.n
+    # reversed search graph with a super node n linked to all targets
+    rt = g.csr.T.tocsr().tocoo()
+    rows = np.concatenate([rt.row, np.full(len(targets), n)])
+    cols = np.concatenate([rt.col, targets])
+    h = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n + 1, n + 1))
+    order = breadth_first_order(h, n, directed=True, return_predecessors=False)
+    ok = np.zeros(n + 1, dtype=bool)
+    ok[order] = True
+    return ok[:n]
+
+
+# --------------------------------------------------------------------------- nearest
+
+
+def nearest(
+    net: TravelNetwork,
+    origins: Any,
+    destinations: Any,
+    mode: str,
+    k: int = 1,
+    cutoff_s: float | None = None,
+    *,
+    from_destinations: bool = False,
+    off_road_speed_kph: float = 3.0,
+    max_snap_m: float | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> pd.DataFrame:
+    """The k quickest destinations for every origin.
+
+    Parameters
+    ----------
+    net : TravelNetwork
+    origins, destinations : GeoDataFrame or snapped DataFrame
+        As in :func:`od_costs`.
+    mode : str
+    k : int
+        Number of destinations per origin (>= 1).
+    cutoff_s : float, optional
+        Ignore destinations farther than this (seconds, inclusive).
+    from_destinations : bool
+        False: travel origin -> destination (e.g. village -> care site). True: travel
+        destination -> origin (e.g. police station -> village); the table is still one row
+        per origin.
+    off_road_speed_kph, max_snap_m, chunk_bytes
+        As in :func:`od_costs`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned to ``origins.index``; for j = 1..k: ``dest_j`` (destination position, -1
+        none), ``time_s_j`` (seconds, inf none), ``dist_m_j`` (metres, inf none), ordered by
+        time; and ``reason``: "" when a destination was found, else ``"off network"``
+        (origin not snapped), ``"different component"`` (no destination reachable in the
+        travel direction at any time; one-way roads count) or ``"beyond cutoff"``.
+
+    Notes
+    -----
+    k = 1 is one multi-source Dijkstra (scipy ``min_only=True``) from virtual nodes, one per
+    destination point, linked to its snapped node by its access time; the search runs on the
+    transposed graph for origin -> destination travel. k > 1 uses :func:`od_costs` (from
+    the side with fewer nodes) and keeps the k best; without a cutoff that is a full search
+    from every node of the smaller side.
+    """
+    net._check_mode(mode)
+    if k < 1:
+        raise ValueError("k must be >= 1")
+    s_o = _as_snap(net, origins, max_snap_m, mode)
+    s_d = _as_snap(net, destinations, max_snap_m, mode)
+    n_o = len(s_o)
+    dest = np.full((n_o, k), -1, dtype=np.int64)
+    tt = np.full((n_o, k), np.inf)
+    dd = np.full((n_o, k), np.inf)
+    t_o, d_o = _access(net, s_o, mode, off_road_speed_kph)
+    t_d, d_d = _access(net, s_d, mode, off_road_speed_kph)
+    v_off = off_road_speed_kph / 3.6
+    if k == 1:
+        on_d = np.flatnonzero(~s_d["off_network"].to_numpy(dtype=bool))
+        on_o = np.flatnonzero(~s_o["off_network"].to_numpy(dtype=bool))
+        if len(on_d) and len(on_o):
+            g = net._graph(mode, "time", reverse=not from_destinations)
+            h = g.with_virtual(s_d["node"].to_numpy(np.int64)[on_d], t_d[on_d])
+            lim = np.inf if cutoff_s is None else cutoff_s - np.nanmin(t_o[on_o])
+            D, P, S = dijkstra(h, directed=True, indices=g.n + np.arange(len(on_d)),
+                               min_only=True, return_predecessors=True, limit=max(lim, 0.0))
+            node_o = s_o["node"].to_numpy(np.int64)[on_o]
+            reach = np.isfinite(D[node_o])
+            oo = on_o[reach]
+            no = node_o[reach]
+            j = on_d[S[no] - g.n]
+            dn = _walk_w2(g, P, np.zeros(len(no), np.int64), no, g.n)
+            tt[oo, 0] = D[no] + t_o[oo]
+            dd[oo, 0] = dn + d_d[j] + d_o[oo]
+            dest[oo, 0] = j
+            # same-node straight shortcut (e.g. coincident points -> 0)
+            ox_, oy_ = s_o["x"].to_numpy(float), s_o["y"].to_numpy(float)
+            dx_, dy_ = s_d["x"].to_numpy(float), s_d["y"].to_numpy(float)
+            nd_all = s_d["node"].to_numpy(np.int64)
+            pairs = pd.DataFrame({"o": on_o, "node": node_o}).merge(
+                pd.DataFrame({"d": on_d, "node": nd_all[on_d]}), on="node")
+            if len(pairs):
+                e = np.hypot(ox_[pairs["o"]] - dx_[pairs["d"]], oy_[pairs["o"]] - dy_[pairs["d"]])
+                te = e / v_off
+                pairs = pairs.assign(te=te, e=e).sort_values(["o", "te"]).drop_duplicates("o")
+                po, pd_, pte, pe = (pairs["o"].to_numpy(), pairs["d"].to_numpy(),
+                                    pairs["te"].to_numpy(), pairs["e"].to_numpy())
+                b = pte < tt[po, 0]
+                tt[po[b], 0] = pte[b]
+                dd[po[b], 0] = pe[b]
+                dest[po[b], 0] = pd_[b]
+            if cutoff_s is not None:
+                bad = tt[:, 0] > cutoff_s
+                tt[bad, 0], dd[bad, 0], dest[bad, 0] = np.inf, np.inf, -1
+    else:
+        if from_destinations:
+            od = od_costs(net, s_d, s_o, mode, cutoff_s, off_road_speed_kph, chunk_bytes=chunk_bytes)
+            own, other = od.dest, od.origin
+        else:
+            od = od_costs(net, s_o, s_d, mode, cutoff_s, off_road_speed_kph, chunk_bytes=chunk_bytes)
+            own, other = od.origin, od.dest
+        order = np.lexsort((other, od.time_s, own))
+        own, other, t, d = own[order], other[order], od.time_s[order], od.dist_m[order]
+        if len(own):
+            first = np.r_[0, np.flatnonzero(own[1:] != own[:-1]) + 1]
+            rank = np.arange(len(own)) - np.repeat(first, np.diff(np.r_[first, len(own)]))
+            sel = rank < k
+            dest[own[sel], rank[sel]] = other[sel]
+            tt[own[sel], rank[sel]] = t[sel]
+            dd[own[sel], rank[sel]] = d[sel]
+    # reasons
+    reason = np.full(n_o, "", dtype=object)
+    off = s_o["off_network"].to_numpy(dtype=bool)
+    none = (dest[:, 0] < 0) & ~off
+    reason[off] = "off network"
+    if none.any():
+        on_d = ~s_d["off_network"].to_numpy(dtype=bool)
+        tnodes = np.unique(s_d["node"].to_numpy(np.int64)[on_d])
+        nodes = s_o["node"].to_numpy(np.int64)
+        if len(tnodes) == 0:
+            reason[none] = "different component"
+        else:
+            g = net._graph(mode, "time", reverse=from_destinations)
+            ok = _reaches_any(g, tnodes)
+            idx = np.flatnonzero(none)
+            reason[idx] = np.where(ok[nodes[idx]], "beyond cutoff", "different component")
+    cols: dict[str, Any] = {}
+    for j in range(k):
+        cols[f"dest_{j + 1}"] = dest[:, j]
+        cols[f"time_s_{j + 1}"] = tt[:, j]
+        cols[f"dist_m_{j + 1}"] = dd[:, j]
+    cols["reason"] = pd.array(reason.astype(str), dtype="string") if n_o else pd.array([], dtype="string")
+    return pd.DataFrame(cols, index=s_o.index)
+
+
+def pair_costs(
+    net: TravelNetwork,
+    origins: Any,
+    destinations: Any,
+    pairs_origin: Sequence[int] | np.ndarray,
+    pairs_dest: Sequence[int] | np.ndarray,
+    mode: str,
+    *,
+    off_road_speed_kph: float = 3.0,
+    max_snap_m: float | None = None,
+    first_limit_s: float = 3600.0,
+) -> pd.DataFrame:
+    """Costs of given (origin, destination) pairs, origin -> destination.
+
+    Parameters
+    ----------
+    net : TravelNetwork
+    origins, destinations : GeoDataFrame or snapped DataFrame
+    pairs_origin, pairs_dest : array-like of int, shape (n_pairs,)
+        Positions in ``origins`` and ``destinations``.
+    mode : str
+    off_road_speed_kph, max_snap_m
+        As in :func:`od_costs`.
+    first_limit_s : float
+        Searches are first limited to this many seconds; pairs not found are searched again
+        without a limit (most pairs, e.g. a village and its own committee, are close).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pair: ``time_s``, ``dist_m`` (inf when unreachable or off network).
+    """
+    po = np.asarray(pairs_origin, dtype=np.int64)
+    pdst = np.asarray(pairs_dest, dtype=np.int64)
+    s_o = _as_snap(net, origins, max_snap_m, mode)
+    s_d = _as_snap(net, destinations, max_snap_m, mode)
+    t = np.full(len(po), np.inf)
+    d = np.full(len(po), np.inf)
+    todo = np.arange(len(po))
+    for lim in (first_limit_s, None):
+        if not len(todo):
+            break
+        uo = np.unique(po[todo])
+        ud = np.unique(pdst[todo])
+        od = od_costs(net, s_o.iloc[uo], s_d.iloc[ud], mode, lim, off_road_speed_kph)
+        key = pd.DataFrame({"o": uo[od.origin], "d": ud[od.dest], "t": od.time_s, "m": od.dist_m})
+        want = pd.DataFrame({"o": po[todo], "d": pdst[todo], "i": todo})
+        got = want.merge(key, on=["o", "d"], how="inner")
+        t[got["i"].to_numpy()] = got["t"].to_numpy()
+        d[got["i"].to_numpy()] = got["m"].to_numpy()
+        todo = todo[~np.isfinite(t[todo])]
+    return pd.DataFrame({"time_s": t, "dist_m": d})
