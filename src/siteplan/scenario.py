@@ -133,6 +133,9 @@ class NetworkConfig(_Section):
     off_road_speed_kph: float = Field(3.0, gt=0)
     #: Ratio of road length to straight-line length for modelled roads (assumption).
     circuity: float = Field(1.3, ge=1.0)
+    #: Drive speed from OSM maxspeed: "use" it when parseable, "cap" = min(maxspeed, class
+    #: speed) (mountain roads rarely reach the legal limit), "ignore" = class speed only.
+    maxspeed_rule: Literal["use", "cap", "ignore"] = "use"
 
 
 class ServiceStandard(_Section):
