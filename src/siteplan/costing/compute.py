@@ -77,6 +77,8 @@ class CostResult:
         source row ids.
     summary : DataFrame
         ``key``, ``label``, ``value``, ``unit``: the headline totals.
+    settings : DataFrame
+        ``key``, ``value`` (text), ``note``: the costing settings and price index used.
     warnings : tuple of str
     price_year : int
     level : str
@@ -92,6 +94,7 @@ class CostResult:
     sensitivity: pd.DataFrame
     assumptions: pd.DataFrame
     summary: pd.DataFrame
+    settings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["key", "value", "note"]))
     warnings: tuple[str, ...] = field(default_factory=tuple)
     price_year: int = 2024
     level: str = "central"
@@ -547,7 +550,29 @@ def cost_plan(
          "town_code", "town_name", "department", "children_covered", "capex", "opex_per_year",
          "build_year", "flag"]
     ]
+    pi = catalogue.price_index
+    settings = pd.DataFrame(
+        [
+            ("catalogue", catalogue.source_file or "(in memory)", catalogue.title),
+            ("price_year", str(py), "all money at constant prices of this year"),
+            ("scenario_level", level, "unit-cost level of the headline figures"),
+            ("price_index", pi.name, f"source: {', '.join(pi.source)}. {pi.reason} {pi.note}".strip()),
+            ("price_index_pct", ", ".join(f"{y}: {v:+.1f}%" for y, v in sorted(pi.annual_pct.items())), "annual % change"),
+            ("discount_rate", f"{config.discount_rate:.3f}", "real rate; present value to the first build year"),
+            ("pv_horizon", f"{horizon[0]}-{horizon[-1]}", f"build years + {config.pv_running_years} running years"),
+            ("build_years", ", ".join(str(y) for y in config.build_years), ""),
+            ("annual_budget_cny", "none" if config.annual_budget_cny is None else f"{config.annual_budget_cny:,.0f}",
+             "capital budget per build year"),
+            ("staff_threshold_children", str(config.staff_threshold_children),
+             f">= threshold: {config.staff_per_large_township} staff per township, else {config.staff_per_other_township}"),
+            ("staff_department", config.staff_department, "lead department of staffing costs"),
+            ("departments", ", ".join(f"{k}: {v}" for k, v in config.departments.items()), "lead department per site type"),
+            ("opex_rule", "from build year", "a proposed site runs (full year) from its build year"),
+        ],
+        columns=["key", "value", "note"],
+    )
     return CostResult(
+        settings=settings,
         sites=sites_out,
         by_county=by_county,
         by_township=by_township,
