@@ -1,0 +1,354 @@
+"""p-median (minimise weighted travel) and p-center (minimise the longest travel)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from siteplan.errors import InfeasibleError, InputError
+from siteplan.models._result import LocationResult, as_mask, as_vector, rel_gap
+from siteplan.models._solver import round_binary, solve_milp
+
+
+def _pairs(cost_matrix: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
+    """Allowed (demand, candidate, cost) triples; sparse absent pairs and inf are not allowed."""
+    if sp.issparse(cost_matrix):
+        C = sp.coo_matrix(cost_matrix)
+        # explicit zeros are allowed pairs (zero travel), kept by coo
+        i, j, d = C.row.astype(np.int64), C.col.astype(np.int64), C.data.astype(np.float64)
+        shape = C.shape
+    else:
+        D = np.asarray(cost_matrix, dtype=np.float64)
+        if D.ndim != 2:
+            raise InputError(f"cost matrix must be 2-D (n_demand, n_candidates), got shape {D.shape}")
+        i, j = np.nonzero(np.isfinite(D))
+        d = D[i, j]
+        shape = D.shape
+    if np.any(np.isnan(d)) or np.any(d < 0):
+        raise InputError("cost matrix has NaN or negative entries")
+    ok = np.isfinite(d)
+    return i[ok], j[ok], d[ok], shape
+
+
+def _assign(i: np.ndarray, j: np.ndarray, d: np.ndarray, n: int, open_mask: np.ndarray):
+    """Nearest open allowed candidate for every demand (-1 none) and its cost."""
+    k = open_mask[j]
+    ii, jj, dd = i[k], j[k], d[k]
+    order = np.lexsort((jj, dd, ii))
+    ii, jj, dd = ii[order], jj[order], dd[order]
+    first = np.ones(len(ii), bool)
+    first[1:] = ii[1:] != ii[:-1]
+    assign = np.full(n, -1, np.int64)
+    dist = np.full(n, np.inf)
+    assign[ii[first]] = jj[first]
+    dist[ii[first]] = dd[first]
+    return assign, dist
+
+
+def solve_pmedian(
+    cost_matrix: Any,
+    weights: Any,
+    p: int,
+    required: Any = None,
+    *,
+    time_limit_s: float = 120.0,
+    mip_gap: float = 0.0,
+    warm_start: bool = True,
+    relax: bool = False,
+    demand_ids: Sequence[Any] | None = None,
+) -> LocationResult:
+    r"""p-median: open exactly ``p`` sites minimising total weighted travel to the nearest one.
+
+    Solved with the radius ("COBRA") formulation of Elloumi (2010) on the sparse allowed
+    pairs. For demand :math:`i` let :math:`D_i^1 < \dots < D_i^{K_i}` be its distinct
+    allowed costs and :math:`z_i^k = 1` when no site is open within :math:`D_i^k`:
+
+    .. math::
+
+        \min \sum_i w_i \Big( D_i^1 + \sum_{k=1}^{K_i-1} (D_i^{k+1} - D_i^k)\, z_i^k \Big)
+        \quad \text{s.t.} \quad
+        z_i^1 + \sum_{j: d_{ij} = D_i^1} y_j \ge 1,\;
+        z_i^k - z_i^{k-1} + \sum_{j: d_{ij} = D_i^k} y_j \ge 0 \;(1 < k < K_i),
+
+    .. math::
+
+        -z_i^{K_i-1} + \sum_{j: d_{ij} = D_i^{K_i}} y_j \ge 0,\quad
+        \sum_j y_j = p,\quad y_j = 1\;(j \in R),\quad y \in \{0,1\},\; z \ge 0.
+
+    This is the telescoped (one non-zero per pair) form of Elloumi's constraints, so the
+    matrix has one entry per allowed pair; its LP bound equals that of the classical
+    formulation :math:`\min \sum w_i d_{ij} x_{ij}`, :math:`\sum_j x_{ij} = 1`,
+    :math:`x_{ij} \le y_j` (ReVelle & Swain 1970). Levels beyond the first at which
+    :math:`m - p + 1` candidates are within reach are dropped (García, Labbé & Marín 2011):
+    one of them is always open.
+
+    Parameters
+    ----------
+    cost_matrix : ndarray or scipy.sparse matrix, shape (n_demand, n_candidates)
+        Travel cost (metres or seconds). Dense: ``inf`` = not allowed. Sparse (cut-off
+        matrix): absent pairs are not allowed, explicit zeros are zero-cost pairs.
+    weights : array_like, shape (n_demand,)
+        Demand weights (e.g. children); zero-weight demand is ignored in the model.
+    p : int
+        Number of sites to open, required sites included.
+    required : bool mask (n_candidates,) or positions, optional
+        Existing sites forced open (counted in ``p``).
+    time_limit_s, mip_gap : float
+        Solver time limit (s) and relative gap tolerance.
+    warm_start : bool
+        Start HiGHS from the greedy + Teitz-Bart solution (dense matrices up to 4e6 cells).
+    relax : bool
+        Solve the LP relaxation only (``objective`` = lower bound).
+    demand_ids : sequence, optional
+        Labels used in the error when a demand has no allowed candidate.
+
+    Returns
+    -------
+    LocationResult
+        ``objective`` = :math:`\sum_i w_i d_{i,a(i)}`; ``assignment`` = nearest open site;
+        ``extra["mean_cost"]`` = objective / total weight.
+
+    Raises
+    ------
+    InfeasibleError
+        A weighted demand point has no allowed candidate (``uncoverable`` lists it).
+    InputError
+        ``p`` outside ``n_required..n_candidates``.
+    SolverError
+        The solver fails or stops without a solution.
+
+    References
+    ----------
+    Hakimi, S. L. (1964). Optimum locations of switching centers and the absolute centers and
+    medians of a graph. *Operations Research* 12(3), 450-459.
+    ReVelle, C. S. & Swain, R. W. (1970). Central facilities location. *Geographical Analysis*
+    2(1), 30-42.
+    Elloumi, S. (2010). A tighter formulation of the p-median problem. *Journal of
+    Combinatorial Optimization* 19(1), 69-83.
+    García, S., Labbé, M. & Marín, A. (2011). Solving large p-median problems with a radius
+    formulation. *INFORMS Journal on Computing* 23(4), 546-556.
+    """
+    t0 = time.perf_counter()
+    i, j, d, (n, m) = _pairs(cost_matrix)
+    w = as_vector(weights, n, "weights")
+    req = as_mask(required, m)
+    if not (max(1, int(req.sum())) <= p <= m):
+        raise InputError(f"p must be between {max(1, int(req.sum()))} and {m}, got {p}")
+    has = np.zeros(n, bool)
+    has[i] = True
+    bad = np.flatnonzero(~has & (w > 0))
+    if len(bad):
+        ids = [str(demand_ids[k]) if demand_ids is not None else str(int(k)) for k in bad]
+        raise InfeasibleError(
+            f"{len(bad)} demand point(s) have no allowed candidate site: " + ", ".join(ids[:20]),
+            uncoverable=ids,
+        )
+    keep = w[i] > 0
+    ii, jj, dd = i[keep], j[keep], d[keep]
+    order = np.lexsort((jj, dd, ii))
+    ii, jj, dd = ii[order], jj[order], dd[order]
+    E = len(ii)
+    row_start = np.ones(E, bool)
+    row_start[1:] = ii[1:] != ii[:-1]
+    new_level = row_start.copy()
+    new_level[1:] |= dd[1:] != dd[:-1]
+    lev = np.cumsum(new_level) - 1  # global level id per entry
+    nL = int(lev[-1]) + 1 if E else 0
+    lev_row = ii[new_level]
+    lev_d = dd[new_level]
+    lev_cnt = np.bincount(lev, minlength=nL)
+    # entries of the row before each level
+    cum = np.cumsum(lev_cnt)
+    lev_first = np.ones(nL, bool)
+    lev_first[1:] = lev_row[1:] != lev_row[:-1]
+    row_base = np.maximum.accumulate(np.where(lev_first, cum - lev_cnt, 0))
+    before = cum - lev_cnt - row_base
+    keep_lev = before < (m - p + 1)
+    # re-index kept levels
+    new_id = np.cumsum(keep_lev) - 1
+    ent_keep = keep_lev[lev]
+    e_lev = new_id[lev[ent_keep]]
+    e_j = jj[ent_keep]
+    L_row, L_d, L_first = lev_row[keep_lev], lev_d[keep_lev], lev_first[keep_lev]
+    nK = len(L_row)
+    L_last = np.ones(nK, bool)
+    L_last[:-1] = L_row[1:] != L_row[:-1]
+    has_z = ~L_last
+    zid = np.full(nK, -1, np.int64)
+    nz = int(has_z.sum())
+    zid[has_z] = m + np.arange(nz)
+    nxt_d = np.empty(nK)
+    nxt_d[:-1] = L_d[1:]
+    nxt_d[-1] = 0.0
+    cobj = np.zeros(m + nz)
+    cobj[zid[has_z]] = w[L_row[has_z]] * (nxt_d[has_z] - L_d[has_z])
+    offset = float((w[L_row[L_first]] * L_d[L_first]).sum())
+    levels = np.arange(nK)
+    prev_has = ~L_first  # previous level in same row has a z (it is not last)
+    r_idx = np.concatenate([e_lev, levels[has_z], levels[prev_has], np.full(m, nK)])
+    c_idx = np.concatenate([e_j, zid[has_z], zid[levels[prev_has] - 1], np.arange(m)])
+    vals = np.concatenate([np.ones(len(e_lev)), np.ones(nz), -np.ones(int(prev_has.sum())), np.ones(m)])
+    M = sp.csr_matrix((vals, (r_idx, c_idx)), shape=(nK + 1, m + nz))
+    lo = np.concatenate([np.where(L_first, 1.0, 0.0), [p]])
+    hi = np.concatenate([np.full(nK, np.inf), [p]])
+    col_lo = np.zeros(m + nz)
+    col_lo[:m][req] = 1.0
+    col_hi = np.ones(m + nz)
+    integer = None if relax else np.concatenate([np.ones(m, bool), np.zeros(nz, bool)])
+    ws = None
+    if warm_start and not relax and n * m <= 4_000_000:
+        from siteplan.models.heuristics import _dense_cost, greedy_pmedian, teitz_bart
+
+        D = _dense_cost(cost_matrix)
+        ww = w
+        g = greedy_pmedian(D, ww, p, req)
+        g = teitz_bart(D, ww, g, req)
+        opened_e = g[e_j].astype(np.float64)
+        per_lev = np.bincount(e_lev, weights=opened_e, minlength=nK)
+        cl = np.cumsum(per_lev)
+        L_base = np.maximum.accumulate(np.where(L_first, cl - per_lev, 0))
+        zval = ((cl - L_base) < 0.5).astype(np.float64)
+        ws = np.concatenate([g.astype(np.float64), zval[has_z]])
+    build = time.perf_counter() - t0
+    sol = solve_milp(cobj, M, lo, hi, col_lo, col_hi, integer, offset=offset,
+                     time_limit_s=time_limit_s, mip_gap=mip_gap, warm_start=ws)
+    if relax:
+        return LocationResult(
+            model="pmedian-lp", status=sol.status, objective=sol.objective, bound=sol.objective, gap=0.0,
+            selected=np.zeros(0, np.int64), covered=np.zeros(n, bool), assignment=np.full(n, -1),
+            solve_time_s=sol.solve_time_s, build_time_s=build, n_variables=sol.n_variables,
+            n_constraints=sol.n_constraints,
+        )
+    sel = round_binary(sol.x[:m])
+    open_mask = np.zeros(m, bool)
+    open_mask[sel] = True
+    assign, dist = _assign(i, j, d, n, open_mask)
+    ok = assign >= 0
+    obj = float((w[ok] * dist[ok]).sum())
+    bound = obj if sol.status == "optimal" else sol.bound
+    tw = float(w.sum())
+    return LocationResult(
+        model="pmedian", status=sol.status, objective=obj, bound=float(bound), gap=rel_gap(obj, bound),
+        selected=sel.astype(np.int64), covered=ok, assignment=assign, solve_time_s=sol.solve_time_s,
+        build_time_s=build, n_variables=sol.n_variables, n_constraints=sol.n_constraints,
+        extra={"mean_cost": obj / tw if tw > 0 else 0.0},
+    )
+
+
+def solve_pcenter(
+    cost_matrix: Any,
+    p: int,
+    required: Any = None,
+    *,
+    weights: Any = None,
+    time_limit_s: float = 120.0,
+    demand_ids: Sequence[Any] | None = None,
+) -> LocationResult:
+    r"""p-center: open ``p`` sites minimising the longest travel of any demand point.
+
+    Binary search over the sorted distinct costs :math:`r`; a radius is feasible when the set
+    covering problem
+
+    .. math::
+
+        \min \sum_j y_j \;\text{s.t.}\; \sum_{j: d_{ij} \le r} y_j \ge 1 \;\forall i,\quad
+        y_j = 1 \;(j \in R),\quad y \in \{0,1\}
+
+    needs at most ``p`` sites. The smallest feasible :math:`r` is the optimum
+    :math:`\min_{|S| = p} \max_i \min_{j \in S} d_{ij}`.
+
+    Parameters
+    ----------
+    cost_matrix : ndarray or scipy.sparse matrix, shape (n_demand, n_candidates)
+        Travel cost; ``inf`` / absent = not allowed.
+    p : int
+        Number of sites (required included).
+    required : bool mask or positions, optional
+    weights : array_like, shape (n_demand,), optional
+        Demand with zero weight is ignored (default: all demand counts).
+    time_limit_s : float
+        Time limit of each set-covering solve.
+    demand_ids : sequence, optional
+        Labels used in the error when a demand has no allowed candidate.
+
+    Returns
+    -------
+    LocationResult
+        ``objective`` = the optimal radius; ``extra["radius"]`` the same.
+
+    Raises
+    ------
+    InfeasibleError
+        A demand point has no allowed candidate.
+    SolverError
+        A set-covering solve fails or hits the time limit.
+
+    References
+    ----------
+    Hakimi, S. L. (1964). Optimum locations of switching centers and the absolute centers and
+    medians of a graph. *Operations Research* 12(3), 450-459.
+    Minieka, E. (1970). The m-center problem. *SIAM Review* 12(1), 138-139.
+    """
+    from siteplan.models.lscp import solve_lscp
+
+    t0 = time.perf_counter()
+    i, j, d, (n, m) = _pairs(cost_matrix)
+    w = as_vector(weights, n, "weights")
+    req = as_mask(required, m)
+    if not (max(1, int(req.sum())) <= p <= m):
+        raise InputError(f"p must be between {max(1, int(req.sum()))} and {m}, got {p}")
+    k = w[i] > 0
+    i, j, d = i[k], j[k], d[k]
+    need = np.flatnonzero(w > 0)
+    best = np.full(n, np.inf)
+    np.minimum.at(best, i, d)
+    bad = need[~np.isfinite(best[need])]
+    if len(bad):
+        ids = [str(demand_ids[q]) if demand_ids is not None else str(int(q)) for q in bad]
+        raise InfeasibleError(f"{len(bad)} demand point(s) have no allowed candidate site", uncoverable=ids)
+    radii = np.unique(d)
+    radii = radii[radii >= best[need].max()]
+    solves = 0
+    st = 0.0
+
+    def feasible(r: float):
+        nonlocal solves, st
+        k = d <= r
+        A = sp.csr_matrix((np.ones(int(k.sum()), bool), (i[k], j[k])), shape=(n, m))
+        res = solve_lscp(A[need], required=req, time_limit_s=time_limit_s)
+        solves += 1
+        st += res.solve_time_s
+        if res.status != "optimal":
+            from siteplan.errors import SolverError
+
+            raise SolverError("p-center: a set-covering subproblem hit the time limit")
+        return res.n_selected <= p, res
+
+    lo, hi = 0, len(radii) - 1
+    ok, res = feasible(radii[hi])
+    best_res = res
+    while lo < hi:
+        mid = (lo + hi) // 2
+        ok, res = feasible(radii[mid])
+        if ok:
+            hi, best_res = mid, res
+        else:
+            lo = mid + 1
+    sel = best_res.selected
+    if len(sel) < p:  # pad with the lowest free positions so exactly p are open
+        free = np.setdiff1d(np.arange(m), sel)[: p - len(sel)]
+        sel = np.union1d(sel, free)
+    open_mask = np.zeros(m, bool)
+    open_mask[sel] = True
+    ai, aj, ad = _pairs(cost_matrix)[:3]
+    assign, dist = _assign(ai, aj, ad, n, open_mask)
+    radius = float(radii[lo])
+    return LocationResult(
+        model="pcenter", status="optimal", objective=radius, bound=radius, gap=0.0,
+        selected=sel.astype(np.int64), covered=assign >= 0, assignment=assign, solve_time_s=st,
+        build_time_s=time.perf_counter() - t0 - st, n_variables=m, n_constraints=len(need),
+        extra={"radius": radius, "n_set_cover_solves": solves},
+    )
