@@ -477,7 +477,7 @@ def load_villages(
 
 
 _TOWN_TYPES = {"镇": "镇", "乡": "乡", "街道": "街道", "town": "镇", "township": "乡",
-               "subdistrict": "街道", "street": "街道", "民族乡": "乡"}
+               "subdistrict": "街道", "street": "街道", "民族乡": "乡", "other": "other", "其他": "other"}
 
 
 def _town_type_from_name(name: str) -> str:
@@ -506,7 +506,8 @@ def load_townships(
     path : str or Path
         CSV/xlsx with ``lon``/``lat`` or a point layer. Required: ``town_code`` (9 digits),
         ``town_name``. Optional: ``county_code`` (default: first 6 digits), ``county_name``,
-        ``town_type`` (镇/乡/街道; alias ``type``; default from the name's ending),
+        ``town_type`` (镇/乡/街道, or ``other`` for reserves and farms in the NBS list; alias
+        ``type``; default from the name's ending),
         ``seat_source`` (default ``source``).
     crs, coordinate_system, region_bounds, layer
         As in :func:`load_villages`.
@@ -548,7 +549,7 @@ def load_townships(
             types.append(_TOWN_TYPES.get(t, _TOWN_TYPES.get(t.lower(), "")))
         else:
             types.append("")
-            errs.append(InputError(f"unknown town_type '{t}' (use 镇, 乡 or 街道)", file=path,
+            errs.append(InputError(f"unknown town_type '{t}' (use 镇, 乡, 街道 or other)", file=path,
                                    row=i + off, column="town_type"))
     raise_all(errs[:20])
     df["town_type"] = types

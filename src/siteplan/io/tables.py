@@ -311,7 +311,7 @@ def _strip(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _floaty_codes(s: pd.Series, file: Path | str, col: str) -> list[InputError]:
+def _floaty_codes(s: pd.Series, file: Path | str, col: str, row_offset: int = 2) -> list[InputError]:
     errs = []
     for i, v in s.items():
         if _FLOATY.match(v):
@@ -320,7 +320,7 @@ def _floaty_codes(s: pd.Series, file: Path | str, col: str) -> list[InputError]:
                     f"code '{v}' looks like a number converted to a float by a spreadsheet "
                     "(digits may be lost)",
                     file=file,
-                    row=int(i) + 2,
+                    row=int(i) + row_offset,
                     column=col,
                     hint="format the column as Text (文本) before typing or pasting codes",
                 )
@@ -331,7 +331,13 @@ def _floaty_codes(s: pd.Series, file: Path | str, col: str) -> list[InputError]:
 
 
 def check_codes(
-    df: pd.DataFrame, column: str, digits: int, file: str | Path, *, allow_empty: bool = False
+    df: pd.DataFrame,
+    column: str,
+    digits: int,
+    file: str | Path,
+    *,
+    allow_empty: bool = False,
+    row_offset: int = 2,
 ) -> None:
     """Check that a code column holds exactly ``digits`` digits on every row.
 
@@ -347,6 +353,8 @@ def check_codes(
         Named in errors.
     allow_empty : bool
         Whether ``""`` is allowed.
+    row_offset : int
+        Row number of index 0: 2 for tables (header = row 1), 1 for GIS features.
 
     Raises
     ------
@@ -361,13 +369,13 @@ def check_codes(
         if pat.match(v):
             continue
         if _FLOATY.match(v):
-            errs += _floaty_codes(pd.Series([v], index=[i]), file, column)
+            errs += _floaty_codes(pd.Series([v], index=[i]), file, column, row_offset)
         else:
             errs.append(
                 InputError(
                     f"'{v}' is not a {digits}-digit code" if v else f"empty {column}",
                     file=file,
-                    row=int(i) + 2,
+                    row=int(i) + row_offset,
                     column=column,
                 )
             )
@@ -453,6 +461,7 @@ def to_int(
     default: int | None = None,
     minimum: int | None = 0,
     what: str = "value",
+    row_offset: int = 2,
 ) -> pd.Series:
     """Convert a text column to int64, naming the row of every bad value.
 
@@ -470,6 +479,8 @@ def to_int(
         Smallest allowed value (default 0).
     what : str
         What the number is ("children"), for messages.
+    row_offset : int
+        Row number of index 0: 2 for tables (header = row 1), 1 for GIS features.
 
     Returns
     -------
@@ -485,7 +496,7 @@ def to_int(
     out = []
     errs: list[InputError] = []
     for i, v in df[column].items():
-        row = int(i) + 2
+        row = int(i) + row_offset
         s = v.replace(" ", "")
         if _THOUSANDS.match(s):
             s = s.replace(",", "")
@@ -526,6 +537,7 @@ def to_float(
     *,
     default: float | None = None,
     what: str = "value",
+    row_offset: int = 2,
 ) -> pd.Series:
     """Convert a text column to float64, naming the row of every bad value.
 
@@ -541,6 +553,8 @@ def to_float(
         Value for empty cells; None = an empty cell is an error.
     what : str
         What the number is, for messages.
+    row_offset : int
+        Row number of index 0: 2 for tables (header = row 1), 1 for GIS features.
 
     Returns
     -------
@@ -555,7 +569,7 @@ def to_float(
     out = []
     errs: list[InputError] = []
     for i, v in df[column].items():
-        row = int(i) + 2
+        row = int(i) + row_offset
         s = v.replace(" ", "")
         if s == "":
             if default is None:
@@ -581,7 +595,7 @@ _TRUE = {"true", "yes", "y", "1", "t", "是", "有", "对", "√"}
 _FALSE = {"false", "no", "n", "0", "f", "否", "无", "", "×"}
 
 
-def to_bool(df: pd.DataFrame, column: str, file: str | Path) -> pd.Series:
+def to_bool(df: pd.DataFrame, column: str, file: str | Path, *, row_offset: int = 2) -> pd.Series:
     """Convert a text column to bool (true/yes/1/是 and false/no/0/否/empty).
 
     Parameters
@@ -592,6 +606,8 @@ def to_bool(df: pd.DataFrame, column: str, file: str | Path) -> pd.Series:
         Column to convert.
     file : str or Path
         Named in errors.
+    row_offset : int
+        Row number of index 0: 2 for tables (header = row 1), 1 for GIS features.
 
     Returns
     -------
@@ -613,7 +629,7 @@ def to_bool(df: pd.DataFrame, column: str, file: str | Path) -> pd.Series:
         else:
             out.append(False)
             errs.append(
-                InputError(f"'{v}' is not yes/no (use true/false, 1/0 or 是/否)", file=file, row=int(i) + 2, column=column)
+                InputError(f"'{v}' is not yes/no (use true/false, 1/0 or 是/否)", file=file, row=int(i) + row_offset, column=column)
             )
     raise_all(errs[:MAX_ERRORS])
     return pd.Series(out, index=df.index, dtype=bool, name=column)
