@@ -48,7 +48,7 @@ def priority_order(sites: pd.DataFrame, capex: np.ndarray) -> np.ndarray:
         else np.full(n, np.nan)
     )
     children = sites["children_covered"].to_numpy(dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = np.where(capex > 0, children / np.where(capex > 0, capex, 1.0), np.inf)
     ids = sites["site_id"].astype(str).to_numpy()
     has_rank = ~np.isnan(rank)
