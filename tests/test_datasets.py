@@ -27,8 +27,15 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 SRC = SHARED / "data" / "guangyuan"
 REFERENCE = SRC / "reference" / "township_seats_geocoded.csv"
 COMMITTED = ROOT / "data" / "guangyuan"
-BUILT_FILES = ["counties.geojson", "city.geojson", "townships.csv", "villages.csv", "roads.gpkg",
-               "facilities.csv", "checksums.sha256"]
+BUILT_FILES = [
+    "counties.geojson",
+    "city.geojson",
+    "townships.csv",
+    "villages.csv",
+    "roads.gpkg",
+    "facilities.csv",
+    "checksums.sha256",
+]
 
 needs_shared = pytest.mark.skipif(
     not (SRC / "townships_nbs2023.csv").exists(),
@@ -61,24 +68,37 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     seed=st.integers(0, 2**32 - 1),
 )
 def test_allocate_children_keeps_every_total(kinds, totals, seed):
-    v = pd.DataFrame({"kind": kinds, "town_code": ["510802001"] * (len(kinds) // 2)
-                      + ["510821100"] * (len(kinds) - len(kinds) // 2)})
+    v = pd.DataFrame(
+        {
+            "kind": kinds,
+            "town_code": ["510802001"] * (len(kinds) // 2)
+            + ["510821100"] * (len(kinds) - len(kinds) // 2),
+        }
+    )
     tt = pd.Series({"510802001": "街道", "510821100": "镇"})
     tot = dict(zip(["children_0_5", "children_6_13", "children_14_16"], totals, strict=True))
     out = D.allocate_children(v, tt, tot, np.random.default_rng(seed))
     for col, n in tot.items():
         assert out[col].sum() == n
         assert (out[col] >= 0).all()
-    assert (out["children"] == out[["children_0_5", "children_6_13", "children_14_16"]].sum(axis=1)).all()
+    assert (
+        out["children"] == out[["children_0_5", "children_6_13", "children_14_16"]].sum(axis=1)
+    ).all()
     assert out["children"].sum() == sum(totals)
 
 
 def test_allocate_children_weights_villages_over_urban_communities():
     n = 400
-    v = pd.DataFrame({"kind": ["village"] * n + ["community"] * n, "town_code": ["A"] * n + ["B"] * n})
+    v = pd.DataFrame(
+        {"kind": ["village"] * n + ["community"] * n, "town_code": ["A"] * n + ["B"] * n}
+    )
     tt = pd.Series({"A": "乡", "B": "街道"})
-    out = D.allocate_children(v, tt, {"children_0_5": 1000, "children_6_13": 3000, "children_14_16": 500},
-                              np.random.default_rng(1))
+    out = D.allocate_children(
+        v,
+        tt,
+        {"children_0_5": 1000, "children_6_13": 3000, "children_14_16": 500},
+        np.random.default_rng(1),
+    )
     assert out["children"][:n].sum() > 10 * out["children"][n:].sum()
 
 
@@ -121,9 +141,23 @@ def test_counts_codes_and_columns(built):
     assert v["village_code"].str.fullmatch(r"\d{12}").all()
     assert v["town_code"].isin(t["town_code"]).all()
     assert (v["village_code"].str[:9] == v["town_code"]).all()
-    assert list(v.columns) == ["village_code", "village_name", "kind", "town_code", "town_name", "county_code",
-                               "county_name", "lon", "lat", "location_source", "children", "children_0_5",
-                               "children_6_13", "children_14_16", "children_source"]
+    assert list(v.columns) == [
+        "village_code",
+        "village_name",
+        "kind",
+        "town_code",
+        "town_name",
+        "county_code",
+        "county_name",
+        "lon",
+        "lat",
+        "location_source",
+        "children",
+        "children_0_5",
+        "children_6_13",
+        "children_14_16",
+        "children_source",
+    ]
     assert set(v["location_source"]) == {"modelled"} and set(v["children_source"]) == {"modelled"}
     assert (t["seat_source"] == "geonames").sum() == 29
     assert set(t["seat_source"]) == {"geonames", "modelled"}
@@ -150,7 +184,9 @@ def test_points_inside_their_county(built):
 @needs_shared
 def test_children_totals_exact(built):
     v = _read(built / "villages.csv")
-    facts = json.loads((SRC / "left_behind_children.json").read_text(encoding="utf-8"))["guangyuan_city"]
+    facts = json.loads((SRC / "left_behind_children.json").read_text(encoding="utf-8"))[
+        "guangyuan_city"
+    ]
     k = v[["children", "children_0_5", "children_6_13", "children_14_16"]].astype(int)
     assert (k >= 0).all().all()
     assert k["children"].sum() == facts["rural_left_behind_children_under16"] == 29251
@@ -173,7 +209,9 @@ def test_road_network_connects_every_village_and_seat(built):
     assert 2000 < len(r) < 6000
     # nodes: endpoints joined within 1 m (the network builder's rule), in metres
     rm = r.to_crs(D.WORK_CRS)
-    ends = np.vstack([shapely.get_coordinates(shapely.get_point(rm.geometry.to_numpy(), i)) for i in (0, -1)])
+    ends = np.vstack(
+        [shapely.get_coordinates(shapely.get_point(rm.geometry.to_numpy(), i)) for i in (0, -1)]
+    )
     from scipy.spatial import cKDTree
 
     tree = cKDTree(ends)
@@ -182,12 +220,15 @@ def test_road_network_connects_every_village_and_seat(built):
     half = len(rm)
     rows = np.concatenate([np.arange(half), pairs[:, 0]])
     cols = np.concatenate([np.arange(half) + half, pairs[:, 1]])
-    ncomp, lab = connected_components(coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n)), directed=False)
+    ncomp, lab = connected_components(
+        coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n)), directed=False
+    )
     assert len(np.unique(lab)) == 1, f"{ncomp} components"
     for name in ("villages.csv", "townships.csv"):
         df = _read(built / name)
-        p = gpd.GeoSeries(gpd.points_from_xy(df["lon"].astype(float), df["lat"].astype(float)),
-                          crs=4326).to_crs(D.WORK_CRS)
+        p = gpd.GeoSeries(
+            gpd.points_from_xy(df["lon"].astype(float), df["lat"].astype(float)), crs=4326
+        ).to_crs(D.WORK_CRS)
         d, _ = tree.query(shapely.get_coordinates(p.to_numpy()))
         assert d.max() < 1.0, f"{name}: a point is {d.max():.1f} m from the nearest road node"
 
@@ -228,8 +269,12 @@ def test_facilities(built):
     # a school care home is within 100 m of its township central school
     sch = f[f["facility_type"].isin(["boarding_school", "school"])].set_index("town_code")
     sch_home = f[f["facility_type"] == "school_care_home"].set_index("town_code").loc[sch.index]
-    _, _, d = _GEOD.inv(sch["lon"].astype(float), sch["lat"].astype(float),
-                        sch_home["lon"].astype(float), sch_home["lat"].astype(float))
+    _, _, d = _GEOD.inv(
+        sch["lon"].astype(float),
+        sch["lat"].astype(float),
+        sch_home["lon"].astype(float),
+        sch_home["lat"].astype(float),
+    )
     assert np.max(d) < 100
     assert f["name"].str.contains("派出所").sum() == n["police"]
 
@@ -260,8 +305,12 @@ def test_seed_changes_the_modelled_layers(built, tmp_path):
 
 def _seat_errors_km(t: pd.DataFrame, ref: pd.DataFrame) -> pd.DataFrame:
     m = t.merge(ref[["town_code", "lng_wgs84", "lat_wgs84"]], on="town_code")
-    _, _, d = _GEOD.inv(m["lon"].astype(float), m["lat"].astype(float),
-                        m["lng_wgs84"].astype(float), m["lat_wgs84"].astype(float))
+    _, _, d = _GEOD.inv(
+        m["lon"].astype(float),
+        m["lat"].astype(float),
+        m["lng_wgs84"].astype(float),
+        m["lat_wgs84"].astype(float),
+    )
     return m.assign(err_km=np.asarray(d) / 1000.0)
 
 
@@ -287,9 +336,13 @@ def test_seat_error_beats_random_placement(built, reference):
         xy = np.array([D._sample_in(counties.geometry[c], 1, rng)[0] for c in m["county_code"]])
         ll = gpd.GeoSeries(shapely.points(xy), crs=D.WORK_CRS).to_crs(4326)
         rand = m.assign(lon=ll.x.to_numpy(), lat=ll.y.to_numpy())
-        base.append(_seat_errors_km(rand[["town_code", "lon", "lat"]], reference)["err_km"].median())
-    print(f"seat error km: median {med:.1f}, p90 {p90:.1f}, geonames median {geon:.2f}; "
-          f"random-in-county median {np.median(base):.1f} (min {np.min(base):.1f})")
+        base.append(
+            _seat_errors_km(rand[["town_code", "lon", "lat"]], reference)["err_km"].median()
+        )
+    print(
+        f"seat error km: median {med:.1f}, p90 {p90:.1f}, geonames median {geon:.2f}; "
+        f"random-in-county median {np.median(base):.1f} (min {np.min(base):.1f})"
+    )
     assert geon < 1.0
     assert med < np.min(base)  # better than every random draw
     assert med < 22.0 and p90 < 50.0  # README reports the values this bound guards

@@ -171,7 +171,7 @@ def read_sources(shared_dir: Path) -> dict[str, object]:
         "skeleton": "roads_osm_skeleton.geojson",
         "children": "left_behind_children.json",
     }
-    for key, name in names.items():
+    for name in names.values():
         if not (src / name).exists():
             raise InputError("source file missing", file=src / name)
     admin = gpd.read_file(src / names["admin"])
@@ -282,14 +282,20 @@ def build_counties(admin: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDa
     """
     c = admin[admin["level"] == "county"].sort_values("adcode")
     counties = gpd.GeoDataFrame(
-        {"county_code": c["adcode"].astype(str).to_numpy(), "county_name": c["name"].astype(str).to_numpy()},
+        {
+            "county_code": c["adcode"].astype(str).to_numpy(),
+            "county_name": c["name"].astype(str).to_numpy(),
+        },
         geometry=c.geometry.to_numpy(),
         crs=OUT_CRS,
     )
     ct = admin[admin["level"] == "city"]
     city = gpd.GeoDataFrame(
-        {"city_code": ct["adcode"].astype(str).to_numpy(), "city_name": ct["name"].astype(str).to_numpy(),
-         "level": ["city"] * len(ct)},
+        {
+            "city_code": ct["adcode"].astype(str).to_numpy(),
+            "city_name": ct["name"].astype(str).to_numpy(),
+            "level": ["city"] * len(ct),
+        },
         geometry=ct.geometry.to_numpy(),
         crs=OUT_CRS,
     )
@@ -365,7 +371,8 @@ def model_township_seats(
     # county seats (the anchor that centrality is measured from)
     comm_share = (
         villages.assign(c=(villages["kind"] == "community").astype(float))
-        .groupby("town_code")["c"].mean()
+        .groupby("town_code")["c"]
+        .mean()
     )
     polys = dict(zip(counties_m["county_code"], counties_m.geometry, strict=True))
     for county in sorted(t["county_code"].unique()):
@@ -429,7 +436,9 @@ def township_cells(seats_m: gpd.GeoDataFrame, counties_m: gpd.GeoDataFrame) -> g
         if len(idx) == 1:
             cells[idx[0]] = poly
             continue
-        vor = shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=poly.buffer(10_000), ordered=True)
+        vor = shapely.voronoi_polygons(
+            shapely.multipoints(pts), extend_to=poly.buffer(10_000), ordered=True
+        )
         parts = shapely.get_parts(vor)
         for j, i in enumerate(idx):
             cell = shapely.intersection(parts[j], poly)
@@ -487,7 +496,11 @@ def model_villages(
         other = idx[kinds == "other"]
         xy[other] = seat_xy
         if len(comm):
-            r = URBAN_COMMUNITY_RADIUS_M if seats_m["town_type"].iloc[s] == "街道" else COMMUNITY_RADIUS_M
+            r = (
+                URBAN_COMMUNITY_RADIUS_M
+                if seats_m["town_type"].iloc[s] == "街道"
+                else COMMUNITY_RADIUS_M
+            )
             disc = shapely.intersection(seat.buffer(r), inner)
             if disc.is_empty or disc.area < 1e4:
                 disc = inner
@@ -565,7 +578,12 @@ def _rng_edges(xy: np.ndarray) -> np.ndarray:
     for k, (i, j) in enumerate(e):
         d = np.hypot(*(xy[i] - xy[j]))
         for r in tree.query_ball_point(xy[i], d):
-            if r != i and r != j and np.hypot(*(xy[r] - xy[j])) < d and np.hypot(*(xy[r] - xy[i])) < d:
+            if (
+                r != i
+                and r != j
+                and np.hypot(*(xy[r] - xy[j])) < d
+                and np.hypot(*(xy[r] - xy[i])) < d
+            ):
                 keep[k] = False
                 break
     return e[keep]
@@ -614,7 +632,7 @@ def build_roads(
     nodes, inv = np.unique(np.round(np.vstack([a, b]), 3), axis=0, return_inverse=True)
     inv = inv.ravel()
     n_sk = len(nodes)
-    su, sv = inv[: len(a)], inv[len(a):]
+    su, sv = inv[: len(a)], inv[len(a) :]
     ok = su != sv
     seat_xy = shapely.get_coordinates(seats_m.geometry.to_numpy())
     vil_xy = shapely.get_coordinates(villages_m.geometry.to_numpy())
@@ -623,8 +641,8 @@ def build_roads(
     pts_r = np.round(pts, 3)
     uniq, node_of = np.unique(pts_r, axis=0, return_inverse=True)
     node_of = node_of.ravel()
-    seat_node = node_of[n_sk: n_sk + len(seat_xy)]
-    vil_node = node_of[n_sk + len(seat_xy):]
+    seat_node = node_of[n_sk : n_sk + len(seat_xy)]
+    vil_node = node_of[n_sk + len(seat_xy) :]
     edges: list[tuple[int, int, str, str, float]] = []
     for u, v, L in zip(node_of[su[ok]], node_of[sv[ok]], sk_len[ok], strict=True):
         edges.append((int(u), int(v), "primary", "osm", float(L)))
@@ -691,7 +709,7 @@ def _short(name: str) -> str:
 
 
 def _village_short(name: str) -> str:
-    """"马灯村村民委员会" -> "马灯村", "翠屏社区居民委员会" -> "翠屏社区"."""
+    """ "马灯村村民委员会" -> "马灯村", "翠屏社区居民委员会" -> "翠屏社区"."""
     for suf in ("村民委员会", "居民委员会", "委员会"):
         if name.endswith(suf) and len(name) > len(suf):
             return name[: -len(suf)]
@@ -699,7 +717,10 @@ def _village_short(name: str) -> str:
 
 
 def build_facilities(
-    seats_m: gpd.GeoDataFrame, villages_m: gpd.GeoDataFrame, urban_m: shapely.Point, rng: np.random.Generator
+    seats_m: gpd.GeoDataFrame,
+    villages_m: gpd.GeoDataFrame,
+    urban_m: shapely.Point,
+    rng: np.random.Generator,
 ) -> gpd.GeoDataFrame:
     """Modelled facilities (EPSG:32648).
 
@@ -727,12 +748,23 @@ def build_facilities(
     """
     rows: list[dict[str, object]] = []
 
-    def add(ftype: str, fid: str, name: str, town: str, county: str, x: float, y: float, boarding: bool) -> None:
+    def add(
+        ftype: str, fid: str, name: str, town: str, county: str, x: float, y: float, boarding: bool
+    ) -> None:
         dx, dy = SEAT_OFFSETS_M.get(ftype, (0.0, 0.0))
         rows.append(
-            {"facility_id": f"{ftype}-{fid}", "name": name, "facility_type": ftype, "town_code": town,
-             "county_code": county, "capacity": CAPACITY[ftype], "boarding": boarding,
-             "source": "modelled", "x": x + dx, "y": y + dy}
+            {
+                "facility_id": f"{ftype}-{fid}",
+                "name": name,
+                "facility_type": ftype,
+                "town_code": town,
+                "county_code": county,
+                "capacity": CAPACITY[ftype],
+                "boarding": boarding,
+                "source": "modelled",
+                "x": x + dx,
+                "y": y + dy,
+            }
         )
 
     for s in seats_m.itertuples():
@@ -741,40 +773,126 @@ def build_facilities(
         x, y = s.geometry.x, s.geometry.y
         short = _short(s.town_name)
         if s.town_type == "街道":
-            add("school", s.town_code, f"{s.town_name}中心小学", s.town_code, s.county_code, x, y, False)
-            add("school_care_home", s.town_code, f"{s.town_name}中心小学留守儿童之家", s.town_code,
-                s.county_code, x, y, False)
-            add("health_centre", s.town_code, f"{s.town_name}社区卫生服务中心", s.town_code, s.county_code, x, y, False)
+            add(
+                "school",
+                s.town_code,
+                f"{s.town_name}中心小学",
+                s.town_code,
+                s.county_code,
+                x,
+                y,
+                False,
+            )
+            add(
+                "school_care_home",
+                s.town_code,
+                f"{s.town_name}中心小学留守儿童之家",
+                s.town_code,
+                s.county_code,
+                x,
+                y,
+                False,
+            )
+            add(
+                "health_centre",
+                s.town_code,
+                f"{s.town_name}社区卫生服务中心",
+                s.town_code,
+                s.county_code,
+                x,
+                y,
+                False,
+            )
         else:
-            add("boarding_school", s.town_code, f"{s.town_name}中心校", s.town_code, s.county_code, x, y, True)
-            add("school_care_home", s.town_code, f"{s.town_name}中心校留守儿童之家", s.town_code,
-                s.county_code, x, y, True)
-            add("health_centre", s.town_code, f"{s.town_name}卫生院", s.town_code, s.county_code, x, y, False)
+            add(
+                "boarding_school",
+                s.town_code,
+                f"{s.town_name}中心校",
+                s.town_code,
+                s.county_code,
+                x,
+                y,
+                True,
+            )
+            add(
+                "school_care_home",
+                s.town_code,
+                f"{s.town_name}中心校留守儿童之家",
+                s.town_code,
+                s.county_code,
+                x,
+                y,
+                True,
+            )
+            add(
+                "health_centre",
+                s.town_code,
+                f"{s.town_name}卫生院",
+                s.town_code,
+                s.county_code,
+                x,
+                y,
+                False,
+            )
         add("police", s.town_code, f"{short}派出所", s.town_code, s.county_code, x, y, False)
     for county, grp in seats_m.groupby("county_code", sort=True):
         seat = grp[grp["town_code"] == county + "100"]
         if county == "510802" or seat.empty:
-            x, y, town = urban_m.x, urban_m.y, grp["town_code"].iloc[0] if county == "510802" else ""
+            x, y, town = (
+                urban_m.x,
+                urban_m.y,
+                grp["town_code"].iloc[0] if county == "510802" else "",
+            )
         else:
             x, y, town = seat.geometry.iloc[0].x, seat.geometry.iloc[0].y, seat["town_code"].iloc[0]
-        add("rescue_station", county, f"{grp['county_name'].iloc[0]}救助管理站", town, county, x, y, False)
+        add(
+            "rescue_station",
+            county,
+            f"{grp['county_name'].iloc[0]}救助管理站",
+            town,
+            county,
+            x,
+            y,
+            False,
+        )
         if county == "510802":
             add("welfare_home", county, "广元市儿童福利院", town, county, x, y, True)
     for v in villages_m.itertuples():
-        add("village_committee", v.village_code, v.village_name, v.town_code, v.county_code,
-            v.geometry.x, v.geometry.y, False)
+        add(
+            "village_committee",
+            v.village_code,
+            v.village_name,
+            v.town_code,
+            v.county_code,
+            v.geometry.x,
+            v.geometry.y,
+            False,
+        )
     eligible = villages_m[
         villages_m["kind"].isin(["village", "community"]).to_numpy()
-        & ~villages_m["town_code"].map(seats_m.set_index("town_code")["town_type"]).eq("街道").to_numpy()
+        & ~villages_m["town_code"]
+        .map(seats_m.set_index("town_code")["town_type"])
+        .eq("街道")
+        .to_numpy()
     ]
     n_home = int(round(CHILDRENS_HOME_SHARE * len(eligible)))
     pick = np.sort(rng.choice(len(eligible), size=n_home, replace=False))
     for v in eligible.iloc[pick].itertuples():
-        add("childrens_home", v.village_code, f"{_village_short(v.village_name)}儿童之家", v.town_code,
-            v.county_code, v.geometry.x, v.geometry.y, False)
+        add(
+            "childrens_home",
+            v.village_code,
+            f"{_village_short(v.village_name)}儿童之家",
+            v.town_code,
+            v.county_code,
+            v.geometry.x,
+            v.geometry.y,
+            False,
+        )
     df = pd.DataFrame(rows)
     return gpd.GeoDataFrame(
-        df.drop(columns=["x", "y"]), geometry=shapely.points(df[["x", "y"]].to_numpy()), crs=WORK_CRS
+        df.drop(columns=["x", "y"]),
+        geometry=shapely.points(df[["x", "y"]].to_numpy()),
+        crs=WORK_CRS,
     )
 
 
@@ -791,7 +909,13 @@ def _lonlat(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    df.to_csv(path, index=False, encoding="utf-8", lineterminator="\n", float_format=f"%.{COORD_DECIMALS}f")
+    df.to_csv(
+        path,
+        index=False,
+        encoding="utf-8",
+        lineterminator="\n",
+        float_format=f"%.{COORD_DECIMALS}f",
+    )
 
 
 def _write_gpkg(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> None:
@@ -809,7 +933,12 @@ def _write_gpkg(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> None:
 def _write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:
     if path.exists():
         path.unlink()
-    gdf.to_file(path, driver="GeoJSON", engine="pyogrio", layer_options={"COORDINATE_PRECISION": COORD_DECIMALS})
+    gdf.to_file(
+        path,
+        driver="GeoJSON",
+        engine="pyogrio",
+        layer_options={"COORDINATE_PRECISION": COORD_DECIMALS},
+    )
 
 
 def build_guangyuan(shared_dir: Path, out_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, Path]:
@@ -863,7 +992,9 @@ def build_guangyuan(shared_dir: Path, out_dir: Path, seed: int = DEFAULT_SEED) -
     }
     if sum(totals.values()) != int(ch["rural_left_behind_children_under16"]):
         raise InputError("age bands do not sum to the total", file="left_behind_children.json")
-    kids = allocate_children(villages_m, seats_m.set_index("town_code")["town_type"], totals, r_child)
+    kids = allocate_children(
+        villages_m, seats_m.set_index("town_code")["town_type"], totals, r_child
+    )
     villages_m = pd.concat([villages_m, kids], axis=1)
     villages_m["children_source"] = "modelled"
     roads_m = build_roads(src["skeleton"], seats_m, villages_m)
@@ -882,18 +1013,62 @@ def build_guangyuan(shared_dir: Path, out_dir: Path, seed: int = DEFAULT_SEED) -
     _write_geojson(counties, paths["counties"])
     _write_geojson(city, paths["city"])
     t = _lonlat(seats_m)
-    _write_csv(t[["town_code", "town_name", "county_code", "county_name", "town_type", "lon", "lat", "seat_source"]],
-               paths["townships"])
+    _write_csv(
+        t[
+            [
+                "town_code",
+                "town_name",
+                "county_code",
+                "county_name",
+                "town_type",
+                "lon",
+                "lat",
+                "seat_source",
+            ]
+        ],
+        paths["townships"],
+    )
     v = _lonlat(villages_m)
     _write_csv(
-        v[["village_code", "village_name", "kind", "town_code", "town_name", "county_code", "county_name",
-           "lon", "lat", "location_source", "children", "children_0_5", "children_6_13", "children_14_16",
-           "children_source"]],
+        v[
+            [
+                "village_code",
+                "village_name",
+                "kind",
+                "town_code",
+                "town_name",
+                "county_code",
+                "county_name",
+                "lon",
+                "lat",
+                "location_source",
+                "children",
+                "children_0_5",
+                "children_6_13",
+                "children_14_16",
+                "children_source",
+            ]
+        ],
         paths["villages"],
     )
     f = _lonlat(fac_m)
-    _write_csv(f[["facility_id", "name", "facility_type", "town_code", "county_code", "capacity", "boarding",
-                  "lon", "lat", "source"]], paths["facilities"])
+    _write_csv(
+        f[
+            [
+                "facility_id",
+                "name",
+                "facility_type",
+                "town_code",
+                "county_code",
+                "capacity",
+                "boarding",
+                "lon",
+                "lat",
+                "source",
+            ]
+        ],
+        paths["facilities"],
+    )
     roads = roads_m.to_crs(OUT_CRS)
     coords = np.round(shapely.get_coordinates(roads.geometry.to_numpy()), 7)
     roads = roads.set_geometry(shapely.linestrings(coords.reshape(-1, 2, 2)), crs=OUT_CRS)
