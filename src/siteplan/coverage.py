@@ -868,8 +868,9 @@ def two_step_fca(
 # --------------------------------------------------------------------------- catchments
 
 
-def _graph(net: Any, mode: str) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray, np.ndarray]:
-    """CSR of the network for a mode: parallel edges keep the quickest; zero times -> 1e-9."""
+def _graph(net: Any, mode: str) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """CSR of the network for a mode (parallel edges keep the quickest; zero times -> 1e-9)
+    and the usable edges: (graph, edge position, u, v, time_s)."""
     try:
         times = np.asarray(net.time_s[mode], dtype=float)
     except KeyError:
@@ -877,15 +878,51 @@ def _graph(net: Any, mode: str) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarr
     u = np.asarray(net.edge_u, dtype=np.int64)
     v = np.asarray(net.edge_v, dtype=np.int64)
     n = len(net.node_x)
-    ok = np.isfinite(times)
-    u, v, t = u[ok], v[ok], times[ok]
-    t = np.where(t <= 0, 1e-9, t)  # csgraph would treat an explicit 0 as an edge anyway; be safe
+    eid = np.flatnonzero(np.isfinite(times))
+    u, v, t = u[eid], v[eid], times[eid]
+    t = np.where(t <= 0, 1e-9, t)  # csgraph keeps explicit zeros as edges, but be safe
     order = np.lexsort((t, v, u))
-    u, v, t = u[order], v[order], t[order]
-    keep = np.ones(len(u), bool)
-    keep[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
-    g = sparse.csr_matrix((t[keep], (u[keep], v[keep])), shape=(n, n))
-    return g, u, v, t
+    us, vs, ts = u[order], v[order], t[order]
+    keep = np.ones(len(us), bool)
+    keep[1:] = (us[1:] != us[:-1]) | (vs[1:] != vs[:-1])
+    g = sparse.csr_matrix((ts[keep], (us[keep], vs[keep])), shape=(n, n))
+    return g, eid, u, v, t
+
+
+def _reached_lines(
+    net: Any, eid: np.ndarray, anchor: np.ndarray, far: np.ndarray, frac: np.ndarray,
+    x: np.ndarray, y: np.ndarray,
+) -> np.ndarray:
+    """Reached parts of edges (LineStrings in net.crs): road geometry when the network has
+    it (``seg_geom``, ``edge_seg``, ``seg_u``), else straight node-to-node lines."""
+    from shapely.ops import substring
+
+    keep = frac > 0
+    eid, anchor, far, frac = eid[keep], anchor[keep], far[keep], frac[keep]
+    if len(eid) == 0:
+        return np.array([], dtype=object)
+    seg_geom = getattr(net, "seg_geom", None)
+    edge_seg = getattr(net, "edge_seg", None)
+    if seg_geom is None or edge_seg is None or getattr(net, "seg_u", None) is None:
+        ax, ay = x[anchor], y[anchor]
+        bx, by = ax + frac * (x[far] - ax), ay + frac * (y[far] - ay)
+        return np.asarray(
+            shapely.linestrings(np.stack([np.column_stack([ax, ay]), np.column_stack([bx, by])], axis=1)),
+            dtype=object,
+        )
+    seg = np.asarray(edge_seg, dtype=np.int64)[eid]
+    full = frac >= 1.0 - 1e-12
+    parts = [np.asarray(seg_geom, dtype=object)[np.unique(seg[full])]]
+    seg_u = np.asarray(net.seg_u, dtype=np.int64)
+    partial = []
+    for s_, a_, f_ in zip(seg[~full], anchor[~full], frac[~full]):
+        g = seg_geom[s_]
+        if a_ == seg_u[s_]:
+            partial.append(substring(g, 0.0, float(f_), normalized=True))
+        else:
+            partial.append(substring(g, 1.0 - float(f_), 1.0, normalized=True))
+    parts.append(np.asarray(partial, dtype=object))
+    return np.concatenate(parts)
 
 
 def catchments(
@@ -907,8 +944,15 @@ def catchments(
     For each site, the network nodes whose travel time to the site (``direction="to_site"``,
     the child travels; or from it, ``"from_site"``) is <= ``max_time_s`` are found with
     :func:`scipy.sparse.csgraph.dijkstra` (``limit=max_time_s``). Every edge with a
-    reachable end contributes its reachable part (a whole edge, or the fraction of a
-    straight edge that the remaining time allows). The polygon is the union of these
+    reachable end contributes its reachable part (a whole edge, or the fraction of the edge
+    that the remaining time allows, at the edge's uniform speed), drawn with the road
+    geometry when the network carries it (``seg_geom``/``edge_seg``, as
+    :class:`siteplan.network.TravelNetwork` does), else as a straight node-to-node line.
+    Times start at the site's snapped node: the off-road access legs that
+    ``siteplan.network.od_costs`` adds are not included (the buffer stands for them), so a
+    village inside the polygon may still be just beyond the standard in the OD costs, and
+    the site itself is only inside when its snap distance is below ``buffer_m``.
+    The polygon is the union of these
     segments buffered by ``buffer_m`` (``method="buffer"``, default 300 m: a band of
     off-road access along the roads), or the concave hull of their vertices
     (``shapely.concave_hull``, ``concave_ratio``) buffered by ``buffer_m / 3``; then
@@ -964,7 +1008,7 @@ def catchments(
 
     if not CRS.from_user_input(net_crs).is_projected:
         raise CRSError(f"the travel network CRS {net_crs} is not projected (metres needed)")
-    g, eu, ev, et = _graph(net, mode)
+    g, eid, eu, ev, et = _graph(net, mode)
     x = np.asarray(net.node_x, float)
     y = np.asarray(net.node_y, float)
     n = len(x)
@@ -1005,22 +1049,15 @@ def catchments(
             da = d[anchor]
             ok = np.isfinite(da)
             frac = np.clip((max_time_s - da[ok]) / et[ok], 0.0, 1.0)
-            ax, ay = x[anchor[ok]], y[anchor[ok]]
-            fx, fy = x[far[ok]], y[far[ok]]
-            bx, by = ax + frac * (fx - ax), ay + frac * (fy - ay)
-            segs = shapely.linestrings(
-                np.stack([np.column_stack([ax, ay]), np.column_stack([bx, by])], axis=1)
-            ) if ok.any() else np.array([], dtype=object)
+            lines = _reached_lines(net, eid[ok], anchor[ok], far[ok], frac, x, y)
             site_pt = shapely.points(x[nodes[p]], y[nodes[p]])
-            parts = np.concatenate([np.asarray(segs, dtype=object), [site_pt]])
             if method == "buffer":
-                poly = shapely.union_all(shapely.buffer(parts, buffer_m, quad_segs=4))
+                geom = shapely.geometrycollections(np.concatenate([lines, [site_pt]]))
+                poly = shapely.buffer(geom, buffer_m, quad_segs=4)
             else:
                 pts = shapely.multipoints(
-                    np.concatenate(
-                        [np.column_stack([ax, ay]), np.column_stack([bx, by]),
-                         [[x[nodes[p]], y[nodes[p]]]]]
-                    )
+                    np.concatenate([shapely.get_coordinates(lines).reshape(-1, 2),
+                                    [[x[nodes[p]], y[nodes[p]]]]])
                 )
                 poly = shapely.buffer(shapely.concave_hull(pts, ratio=concave_ratio), buffer_m / 3.0)
             if simplify_m > 0:
