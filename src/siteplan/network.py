@@ -399,7 +399,8 @@ class TravelNetwork:
             xy[who] = both
             node_id = np.asarray(uniq, dtype=object)
         else:
-            pts = np.vstack([start, end])
+            pts = np.empty((2 * n, 2))
+            pts[0::2], pts[1::2] = start[:, :2], end[:, :2]  # row order: u0, v0, u1, v1, ...
             tree = cKDTree(pts)
             pairs = tree.query_pairs(r=1.0, output_type="ndarray")
             m = len(pts)
@@ -417,7 +418,7 @@ class TravelNetwork:
             nn = len(order)
             xy = np.empty((nn, 2))
             xy[node_of[::-1]] = pts[::-1]  # first endpoint of each cluster gives the coords
-            seg_u, seg_v = node_of[:n], node_of[n:]
+            seg_u, seg_v = node_of[0::2], node_of[1::2]
             node_id = np.arange(nn, dtype=np.int64)
         road_class = (r["road_class"].astype(object).where(r["road_class"].notna(), "unclassified")
                       .astype(str).to_numpy(dtype=object)

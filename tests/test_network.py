@@ -1,0 +1,452 @@
+"""Tests of siteplan.network on tiny hand-computed networks.
+
+Unless stated, the drive speed is 36 km/h = 10 m/s everywhere, so time_s = length_m / 10,
+and the off-road speed is 3.6 km/h = 1 m/s, so access time = access metres.
+"""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from shapely.geometry import LineString, Point
+
+import siteplan.network as netmod
+from siteplan.errors import CRSError, NetworkError
+from siteplan.network import (
+    TravelNetwork,
+    component_of,
+    components,
+    nearest,
+    od_costs,
+    pair_costs,
+    parse_maxspeed,
+    parse_oneway,
+    snap,
+)
+from siteplan.scenario import ModeSpeeds, NetworkConfig
+
+CRS = "EPSG:32648"
+CFG = NetworkConfig(drive=ModeSpeeds(default_kph=36.0), walk=ModeSpeeds(default_kph=3.6))
+OFF = 3.6  # off-road km/h -> 1 m/s
+
+
+def roads(lines, **cols):
+    return gpd.GeoDataFrame(cols, geometry=[LineString(c) for c in lines], crs=CRS)
+
+
+def pts(*xy, index=None):
+    return gpd.GeoDataFrame(geometry=[Point(p) for p in xy], crs=CRS, index=index)
+
+
+@pytest.fixture
+def triangle():
+    """A(0,0) -> B(1000,0) one-way; B-C(1000,1000) two-way 1000 m; C-A two-way 3000 m.
+
+    Hand-computed drive times: A->B 100 s; B->A = B->C->A = 100 + 300 = 400 s;
+    A->C = min(A->B->C 200, A-C 300) = 200 s; C->A 300 s; C->B 100 s; B->C 100 s.
+    """
+    r = roads([[(0, 0), (1000, 0)], [(1000, 0), (1000, 1000)], [(1000, 1000), (0, 0)]],
+              road_class=["x", "x", "x"], oneway=["yes", "no", "no"], length_m=[1000.0, 1000.0, 3000.0])
+    return TravelNetwork.from_roads(r, CFG)
+
+
+A, B, C = (0, 0), (1000, 0), (1000, 1000)
+
+
+# ------------------------------------------------------------------ building
+
+
+def test_build_one_way_edges(triangle):
+    net = triangle
+    assert net.n_nodes == 3
+    assert net.n_edges == 5  # 1 + 2 + 2
+    pairs = set(zip(net.edge_u.tolist(), net.edge_v.tolist(), strict=True))
+    assert (0, 1) in pairs and (1, 0) not in pairs
+    assert np.allclose(sorted(net.time_s["drive"]), [100, 100, 100, 300, 300])
+
+
+def test_oneway_minus_one_reverses():
+    r = roads([[A, B]], oneway=["-1"])
+    net = TravelNetwork.from_roads(r, CFG)
+    assert net.edge_u.tolist() == [1] and net.edge_v.tolist() == [0]
+
+
+def test_endpoints_within_one_metre_are_joined():
+    r = roads([[A, B], [(1000.6, 0.3), (2000, 0)], [(2005, 0), (3000, 0)]])
+    net = TravelNetwork.from_roads(r, CFG)
+    assert net.n_nodes == 5  # B and (1000.6, 0.3) joined; 2000 and 2005 not
+    assert net.node_x[1] == 1000.0  # first endpoint's coordinates kept
+
+
+def test_uv_columns_used():
+    r = roads([[A, B], [B, C]], u=["a", "b"], v=["b", "c"])
+    net = TravelNetwork.from_roads(r, CFG)
+    assert list(net.node_id) == ["a", "b", "c"]
+    assert net.n_edges == 4
+
+
+def test_geometric_length_and_geographic_input():
+    r = gpd.GeoDataFrame(geometry=[LineString([(105.8, 32.4), (105.81, 32.4)])], crs="EPSG:4326")
+    net = TravelNetwork.from_roads(r, CFG, crs=CRS)
+    # 0.01 degree of longitude at 32.4 N is about 939 m
+    assert 930 < net.length_m[0] < 950
+    assert net.time_s["drive"][0] == pytest.approx(net.length_m[0] / 10)
+
+
+def test_roads_without_crs_rejected():
+    r = gpd.GeoDataFrame(geometry=[LineString([A, B])])
+    with pytest.raises(CRSError):
+        TravelNetwork.from_roads(r, CFG)
+
+
+def test_geographic_target_crs_rejected():
+    with pytest.raises(CRSError):
+        TravelNetwork.from_roads(roads([[A, B]]), CFG, crs="EPSG:4326")
+
+
+@pytest.mark.parametrize("bad", [np.nan, 0.0, -5.0, np.inf])
+def test_bad_length_rejected_naming_edge(bad):
+    r = roads([[A, B], [B, C]], length_m=[1000.0, bad])
+    r.index = ["r0", "r7"]
+    with pytest.raises(NetworkError, match=r"road row 'r7', u=1, v=2"):
+        TravelNetwork.from_roads(r, CFG)
+
+
+def test_nan_speed_rejected_naming_edge():
+    r = roads([[A, B], [B, C]], speed_kph=[40.0, np.nan])
+    with pytest.raises(NetworkError, match=r"edge 1 .*u=1, v=2.*drive speed nan"):
+        TravelNetwork.from_roads(r, CFG)
+
+
+def test_nan_class_speed_rejected():
+    bad = NetworkConfig.model_construct(
+        drive=ModeSpeeds.model_construct(default_kph=float("nan"), by_class_kph={}), walk=CFG.walk)
+    with pytest.raises(NetworkError, match=r"edge 0 .*u=0, v=1"):
+        TravelNetwork.from_roads(roads([[A, B]]), bad)
+
+
+def test_zero_length_geometry_rejected():
+    with pytest.raises(NetworkError, match="edge 0"):
+        TravelNetwork.from_roads(roads([[A, A], [A, B]]), CFG)
+
+
+def test_forbidden_class_is_inf_for_walk_only():
+    cfg = NetworkConfig(drive=ModeSpeeds(default_kph=36.0),
+                        walk=ModeSpeeds(default_kph=3.6, by_class_kph={"motorway": 0.001}))
+    r = roads([[A, B], [B, C]], road_class=["motorway", "residential"])
+    net = TravelNetwork.from_roads(r, cfg)
+    t = net.time_s["walk"]
+    assert np.isinf(t[net.road_class == "motorway"]).all()
+    assert np.allclose(t[net.road_class == "residential"], 1000.0)
+    assert np.isfinite(net.time_s["drive"]).all()
+    # walking from A to C is impossible (only a motorway leaves A); driving is 200 s
+    res = nearest(net, pts(A), pts(C), "walk", max_snap_m=10)
+    # with mode="walk" A may only snap to the residential road, 1000 m away > 10 m
+    assert res.loc[0, "reason"] == "off network" and res.loc[0, "dest_1"] == -1
+    far = nearest(net, pts(A), pts(C), "walk", max_snap_m=2000, off_road_speed_kph=OFF)
+    assert far.loc[0, "time_s_1"] == 1000 + 1000  # 1000 m off-road at 1 m/s + B->C walking
+    s = snap(net, pts((500, 10)), 100, mode="walk")
+    assert s.loc[0, "off_network"]  # the motorway is not a walking road
+    d = od_costs(net, pts(A), pts(C), "drive", off_road_speed_kph=OFF)
+    assert d.time_s.tolist() == [200.0]
+
+
+@pytest.mark.parametrize(
+    "raw, kph",
+    [
+        ("50", 50.0),
+        ("50 km/h", 50.0),
+        ("50 mph", 80.4672),
+        ("10 knots", 18.52),
+        ("70;100", 70.0),
+        ("70|100", 70.0),
+        (["60", "40"], 40.0),
+        ("RU:urban", 60.0),
+        ("RU:rural", 90.0),
+        ("DE:urban", 50.0),
+        ("XX:urban", 50.0),
+        ("walk", 5.0),
+        ("none", None),
+        ("signals", None),
+        ("", None),
+        (None, None),
+        (float("nan"), None),
+        ("0", None),
+        ("fast", None),
+        (30, 30.0),
+    ],
+)
+def test_parse_maxspeed(raw, kph):
+    got = parse_maxspeed(raw)
+    if kph is None:
+        assert got is None
+    else:
+        assert got == pytest.approx(kph)
+
+
+@pytest.mark.parametrize(
+    "raw, fb",
+    [("yes", (True, False)), ("true", (True, False)), ("1", (True, False)), (True, (True, False)),
+     ("-1", (False, True)), ("no", (True, True)), ("", (True, True)), (None, (True, True)),
+     (float("nan"), (True, True)), (False, (True, True)), ("reversible", (True, True)), (1, (True, False))],
+)
+def test_parse_oneway(raw, fb):
+    assert parse_oneway(raw) == fb
+
+
+def test_maxspeed_used_for_drive_and_rules():
+    r = roads([[A, B], [B, C]], road_class=["primary", "primary"], maxspeed=["72", None])
+    cfg = NetworkConfig(drive=ModeSpeeds(default_kph=36.0, by_class_kph={"primary": 36.0}))
+    net = TravelNetwork.from_roads(r, cfg)
+    t = dict(zip(net.edge_seg.tolist(), net.time_s["drive"].tolist(), strict=True))
+    assert t[0] == pytest.approx(50.0)  # 1000 m at 72 km/h = 20 m/s
+    assert t[1] == pytest.approx(100.0)  # class speed
+    cap = TravelNetwork.from_roads(r, cfg.model_copy(update={"maxspeed_rule": "cap"}))
+    assert cap.time_s["drive"][cap.edge_seg == 0][0] == pytest.approx(100.0)
+
+
+def test_from_osmnx_small_graph():
+    G = nx.MultiDiGraph(crs=CRS)
+    G.add_node(1, x=0.0, y=0.0)
+    G.add_node(2, x=1000.0, y=0.0)
+    G.add_node(3, x=1000.0, y=1000.0)
+    G.add_edge(1, 2, key=0, length=1000.0, highway="primary", maxspeed=["36", "72"], oneway=True)
+    G.add_edge(2, 3, key=0, length=1000.0, highway=["residential", "service"], oneway=False)
+    G.add_edge(3, 2, key=0, length=1000.0, highway="residential", oneway=False)
+    net = TravelNetwork.from_osmnx(G, CFG)
+    assert net.n_edges == 3
+    assert sorted(net.node_id.tolist()) == [1, 2, 3]
+    e12 = [i for i in range(3) if net.node_id[net.edge_u[i]] == 1][0]
+    assert net.time_s["drive"][e12] == pytest.approx(100.0)  # min of the list: 36 km/h
+    od = od_costs(net, pts(A, B), pts(A, B, C), "drive")
+    df = od.to_dataframe()
+    assert df[(df.origin == 1) & (df.dest == 0)].empty  # no way back from 2 to 1
+
+
+# ------------------------------------------------------------------ snapping
+
+
+def test_snap_to_nearest_point_on_edge(triangle):
+    s = snap(triangle, pts((300, 40), (800, -30), (5000, 5000)), max_snap_m=100)
+    assert s.loc[0, "node"] == 0 and s.loc[0, "snap_m"] == pytest.approx(40)
+    assert s.loc[0, "along_m"] == pytest.approx(300)
+    assert s.loc[1, "node"] == 1 and s.loc[1, "along_m"] == pytest.approx(200)
+    assert s.loc[2, "off_network"] and s.loc[2, "node"] == -1 and math.isnan(s.loc[2, "snap_m"])
+    assert s["node"].dtype == np.int64
+
+
+def test_snap_geographic_points_and_missing_crs(triangle):
+    p = pts((300, 40)).to_crs("EPSG:4326")
+    s = snap(triangle, p, 100)
+    assert s.loc[0, "snap_m"] == pytest.approx(40, abs=1e-3)
+    with pytest.raises(CRSError):
+        snap(triangle, gpd.GeoDataFrame(geometry=[Point(0, 0)]), 100)
+
+
+def test_access_time_added_both_ends(triangle):
+    # (300, 40): 40 m off-road at 1 m/s + 300 m along A-B at 10 m/s = 70 s to A; A->C 200 s
+    od = od_costs(triangle, pts((300, 40)), pts(C), "drive", off_road_speed_kph=OFF)
+    assert od.time_s.tolist() == [pytest.approx(70 + 200)]
+    assert od.dist_m.tolist() == [pytest.approx(340 + 2000)]
+
+
+# ------------------------------------------------------------------ OD and direction
+
+
+def test_one_way_direction_in_od(triangle):
+    od = od_costs(triangle, pts(A, B, C), pts(A, B, C), "drive")
+    m = od.to_csr().toarray()
+    expected = np.array([[0, 100, 200], [400, 0, 100], [300, 100, 0]], dtype=float)
+    assert np.array_equal(m, expected)
+    assert od.to_csr().nnz == 9  # the three zero diagonals are explicit entries
+    dist = od.to_csr("dist_m").toarray()
+    assert dist[1, 0] == 4000 and dist[0, 1] == 1000
+    und = od_costs(triangle, pts(A, B), pts(A, B), "drive", directed=False)
+    assert und.to_csr().toarray()[1, 0] == 100  # only when asked
+
+
+def test_nearest_direction_one_way(triangle):
+    # village at B, station at A: station -> village 100 s; village -> station 400 s
+    v, s = pts(B), pts(A)
+    to_station = nearest(triangle, v, s, "drive")
+    from_station = nearest(triangle, v, s, "drive", from_destinations=True)
+    assert to_station.loc[0, "time_s_1"] == 400
+    assert to_station.loc[0, "dist_m_1"] == 4000
+    assert from_station.loc[0, "time_s_1"] == 100
+    assert from_station.loc[0, "dist_m_1"] == 1000
+    # k=2 path (od_costs engine) agrees
+    k2 = nearest(triangle, v, pts(A, C), "drive", k=2, from_destinations=True)
+    assert k2.loc[0, ["dest_1", "time_s_1", "dest_2", "time_s_2"]].tolist() == [0, 100.0, 1, 100.0] or \
+        k2.loc[0, ["dest_1", "time_s_1", "dest_2", "time_s_2"]].tolist() == [1, 100.0, 0, 100.0]
+    k2b = nearest(triangle, v, pts(A, C), "drive", k=2)
+    assert k2b.loc[0, ["dest_1", "time_s_1", "dest_2", "time_s_2"]].tolist() == [1, 100.0, 0, 400.0]
+
+
+def test_fastest_path_distance_vs_shortest_distance():
+    # A-B direct: 1000 m track at 3.6 km/h (1000 s); A-D-B: 2 x 1000 m at 36 km/h (200 s)
+    cfg = NetworkConfig(drive=ModeSpeeds(default_kph=36.0, by_class_kph={"track": 3.6}))
+    r = roads([[A, B], [A, (500, 800)], [(500, 800), B]], road_class=["track", "p", "p"],
+              length_m=[1000.0, 1000.0, 1000.0])
+    net = TravelNetwork.from_roads(r, cfg)
+    t = od_costs(net, pts(A), pts(B), "drive")
+    assert (t.time_s[0], t.dist_m[0]) == (200.0, 2000.0)
+    d = od_costs(net, pts(A), pts(B), "drive", weight="distance")
+    assert (d.time_s[0], d.dist_m[0]) == (1000.0, 1000.0)
+    assert len(od_costs(net, pts(A), pts(B), "drive", weight="distance", cutoff_m=999)) == 0
+
+
+def test_cutoff_inclusive_and_covered_at_standard(triangle):
+    od = od_costs(triangle, pts(A, B), pts(B, C), "drive", cutoff_s=200)
+    df = od.to_dataframe()
+    # A->B 100, A->C 200 (exactly the cutoff: kept), B->B 0, B->C 100; nothing beyond
+    assert sorted(zip(df.origin, df.dest, df.time_s, strict=True)) == [
+        (0, 0, 100.0), (0, 1, 200.0), (1, 0, 0.0), (1, 1, 100.0)]
+    cov = od.within(200).toarray()
+    assert cov.tolist() == [[True, True], [True, True]]
+    assert od.within(199.999).toarray().tolist() == [[True, False], [True, True]]
+    none = od_costs(triangle, pts(B), pts(A), "drive", cutoff_s=399)
+    assert len(none) == 0  # B->A is 400 s
+
+
+def test_candidate_exactly_on_village_is_covered_at_zero(triangle):
+    # both 50 m off the road at the same place: straight line between them is 0 m
+    v = pts((500, 50), (0, 0))
+    c = pts((500, 50))
+    od = od_costs(triangle, v, c, "drive", cutoff_s=900, off_road_speed_kph=OFF)
+    df = od.to_dataframe()
+    assert df.loc[df.origin == 0, "time_s"].tolist() == [0.0]
+    assert df.loc[df.origin == 0, "dist_m"].tolist() == [0.0]
+    cov = od.within(0.0)
+    assert cov[0, 0] and cov.nnz == 1
+    csr = od.to_csr()
+    assert csr.nnz == 2 and csr[0, 0] == 0.0  # explicit zero kept
+    assert od.to_csr(offset=1.0)[0, 0] == 1.0
+    n = nearest(triangle, v, c, "drive", off_road_speed_kph=OFF)
+    assert n.loc[0, "time_s_1"] == 0.0 and n.loc[0, "dest_1"] == 0
+
+
+def test_disconnected_piece_unreachable_not_zero(triangle):
+    r = roads([[A, B], [B, C], [C, A], [(10000, 0), (11000, 0)]], length_m=[1000.0, 1000.0, 3000.0, 1000.0],
+              oneway=["yes", "no", "no", "no"])
+    net = TravelNetwork.from_roads(r, CFG)
+    villages = pts((10000, 0), A, (50000, 50000), B)
+    sites = pts(C)
+    od = od_costs(net, villages, sites, "drive", max_snap_m=100)
+    assert sorted(od.origin.tolist()) == [1, 3]  # island village and off-network one absent
+    res = nearest(net, villages, sites, "drive", max_snap_m=100, cutoff_s=150)
+    assert res["reason"].tolist() == ["different component", "beyond cutoff", "off network", ""]
+    assert res["dest_1"].tolist() == [-1, -1, -1, 0]
+    assert np.isinf(res["time_s_1"].iloc[:3]).all() and res["time_s_1"].iloc[3] == 100
+    # one-way: from B the site A is only reachable the long way; from an island never
+    lab = component_of(net, villages, "drive", max_snap_m=100)
+    assert lab.iloc[2] == -1 and lab.iloc[0] != lab.iloc[1]
+    assert len(np.unique(components(net, "drive", "weak"))) == 2
+
+
+def test_one_way_dead_end_is_different_component():
+    # A -> B one-way only: from B nothing leads back to A
+    net = TravelNetwork.from_roads(roads([[A, B]], oneway=["yes"]), CFG)
+    res = nearest(net, pts(B), pts(A), "drive")
+    assert res.loc[0, "reason"] == "different component"
+    assert nearest(net, pts(B), pts(A), "drive", from_destinations=True).loc[0, "time_s_1"] == 100
+    strong = components(net, "drive", "strong")
+    assert strong[0] != strong[1]
+
+
+def test_chunking_gives_same_result(triangle):
+    p = pts(A, B, C, (300, 40), (900, 900))
+    a = od_costs(triangle, p, p, "drive")
+    b = od_costs(triangle, p, p, "drive", chunk_bytes=1)
+    for f in ("origin", "dest", "time_s", "dist_m"):
+        assert np.array_equal(getattr(a, f), getattr(b, f))
+
+
+def test_pair_costs(triangle):
+    out = pair_costs(triangle, pts(A, B), pts(A, C), [0, 1, 1], [1, 0, 1], "drive", first_limit_s=150)
+    assert out["time_s"].tolist() == [200.0, 400.0, 100.0]
+
+
+def test_cache_hit_returns_identical(triangle, tmp_path, monkeypatch):
+    p = pts(A, B, C, (300, 40))
+    a = od_costs(triangle, p, p, "drive", cutoff_s=500, cache_dir=tmp_path)
+    files = list(tmp_path.glob("*.npz"))
+    assert len(files) == 1
+
+    def boom(*args, **kwargs):
+        raise AssertionError("dijkstra called on a cache hit")
+
+    monkeypatch.setattr(netmod, "dijkstra", boom)
+    b = od_costs(triangle, p, p, "drive", cutoff_s=500, cache_dir=tmp_path)
+    for f in ("origin", "dest", "time_s", "dist_m"):
+        assert np.array_equal(getattr(a, f), getattr(b, f))
+    with pytest.raises(AssertionError, match="cache hit"):  # another cutoff is another key
+        od_costs(triangle, p, p, "drive", cutoff_s=400, cache_dir=tmp_path)
+
+
+# ------------------------------------------------------------------ property: equals networkx
+
+
+@st.composite
+def random_graphs(draw):
+    n = draw(st.integers(2, 7))
+    m = draw(st.integers(1, 14))
+    edges = []
+    for _ in range(m):
+        u = draw(st.integers(0, n - 1))
+        v = draw(st.integers(0, n - 1).filter(lambda x, u=u: x != u))
+        length = draw(st.integers(1, 50)) * 10.0
+        ow = draw(st.sampled_from(["yes", "no", "-1"]))
+        edges.append((u, v, length, ow))
+    cutoff = draw(st.one_of(st.none(), st.integers(0, 150).map(float)))
+    return n, edges, cutoff
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_graphs())
+def test_od_equals_networkx_dijkstra(g):
+    n, edges, cutoff = g
+    xy = [(i * 100.0, (i % 3) * 100.0) for i in range(n)]
+    r = gpd.GeoDataFrame(
+        {"u": [e[0] for e in edges], "v": [e[1] for e in edges], "length_m": [e[2] for e in edges],
+         "oneway": [e[3] for e in edges]},
+        geometry=[LineString([xy[e[0]], xy[e[1]]]) for e in edges], crs=CRS)
+    net = TravelNetwork.from_roads(r, CFG)
+    G = nx.DiGraph()
+    for u, v, length, ow in edges:
+        for a, b in ([(u, v)] if ow == "yes" else [(v, u)] if ow == "-1" else [(u, v), (v, u)]):
+            if not G.has_edge(a, b) or G[a][b]["t"] > length / 10:
+                G.add_edge(a, b, t=length / 10)
+    used = sorted(set(r["u"]) | set(r["v"]))
+    pos = {nid: i for i, nid in enumerate(net.node_id.tolist())}
+    p = snap_frame(net, used)
+    od = od_costs(net, p, p, "drive", cutoff_s=cutoff)
+    got = {(used[o], used[d]): t for o, d, t in zip(od.origin, od.dest, od.time_s, strict=True)}
+    want = {}
+    for s in used:
+        for t, val in nx.single_source_dijkstra_path_length(G, s, cutoff=cutoff, weight="t").items():
+            want[(s, t)] = val
+    assert got.keys() == want.keys()
+    for k in want:
+        assert got[k] == pytest.approx(want[k])
+    # nearest (k=1, min_only path) agrees with the minimum over destinations
+    dests = used[1:]
+    if dests:
+        res = nearest(net, p, snap_frame(net, dests), "drive", cutoff_s=cutoff)
+        for i, s in enumerate(used):
+            best = min((want[(s, d)] for d in dests if (s, d) in want), default=math.inf)
+            assert res["time_s_1"].iloc[i] == pytest.approx(best)
+    assert pos  # ids kept
+
+
+def snap_frame(net, node_ids):
+    pos = {nid: i for i, nid in enumerate(net.node_id.tolist())}
+    nodes = np.array([pos[x] for x in node_ids], dtype=np.int64)
+    return pd.DataFrame({"node": nodes, "snap_m": 0.0, "along_m": 0.0, "edge": -1,
+                         "off_network": False, "x": net.node_x[nodes], "y": net.node_y[nodes]})
