@@ -118,7 +118,7 @@ def _codes(s: pd.Series, what: str, column: str) -> pd.Series:
     if s.isna().any():
         row = int(np.flatnonzero(s.isna().to_numpy())[0]) + 2
         raise CostingError(f"{what}: empty code", row=row, column=column)
-    if pd.api.types.is_float_dtype(s):
+    if column != "site_id" and (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
         raise CostingError(
             f"{what}: codes must be text, not numbers (leading zeros would be lost)",
             column=column,
