@@ -245,6 +245,19 @@ def test_modelled_road_length_is_straight_times_circuity(built):
 
 
 @needs_shared
+def test_osm_skeleton_kept_whole(built):
+    r = gpd.read_file(built / "roads.gpkg", layer="roads")
+    sk = gpd.read_file(SRC / "roads_osm_skeleton.geojson")
+    sk = sk[sk["in_gy_buffer10km"].astype(bool)]
+    osm = r[r["source"] == "osm"]
+    assert set(osm["road_class"]) == {"primary"}
+    assert len(osm) >= len(sk) - 5  # split by seat links, a few closed edges dropped
+    assert abs(osm["length_m"].sum() - 1000 * sk["length_km"].sum()) < 0.001 * 1000 * sk["length_km"].sum()
+    # every seat within SEAT_LINK_MAX_M of the skeleton has a county road to it
+    assert (r["road_class"] == "county_road").sum() > 146
+
+
+@needs_shared
 def test_facilities(built):
     f = _read(built / "facilities.csv")
     t = _read(built / "townships.csv")

@@ -37,7 +37,9 @@ The modelling rules (every number here is an assumption unless a source is named
   the grand total are kept exactly.
 * **Roads** — the OSM skeleton (``source="osm"``, all edges labelled ``primary``; the
   source carries no class) plus a modelled network: county roads on the Gabriel graph of
-  the township seats and from each seat to its nearest skeleton vertex, and the relative
+  the township seats and from each seat to the nearest point of the skeleton (within
+  :data:`SEAT_LINK_MAX_M`; the skeleton edge is split there, its source length shared
+  in proportion), and the relative
   neighbourhood graph (a connected subgraph of the Delaunay triangulation that contains
   the Euclidean minimum spanning tree; Toussaint 1980, Pattern Recognition 12:261) of all
   seats and village points as township roads (touching a seat) and village roads.
@@ -117,6 +119,9 @@ SEAT_OFFSETS_M = {
     "rescue_station": (0.0, -30.0),
     "welfare_home": (-25.0, -25.0),
 }
+#: A township seat is linked to the OSM skeleton by a county road when the skeleton is
+#: within this distance, metres (assumption); farther seats reach it through other seats.
+SEAT_LINK_MAX_M = 15_000.0
 #: Decimal places of written lon/lat (1e-6 degree is about 0.1 m).
 COORD_DECIMALS = 6
 #: Timestamp written into GeoPackage metadata so rebuilds are byte-identical.
@@ -621,31 +626,61 @@ def build_roads(
     GeoDataFrame
         Two-point LineStrings in EPSG:32648 with ``road_class``, ``maxspeed`` (""),
         ``oneway`` ("no"), ``source`` ("osm" | "modelled"), ``length_m`` (metres; OSM:
-        the source's ``length_km`` x 1000; modelled: straight length x :data:`CIRCUITY`).
+        the source's ``length_km`` x 1000, split in proportion to straight length where a seat
+        link cuts the edge; modelled: straight length x :data:`CIRCUITY`).
         Endpoints of edges that share a node are identical coordinates.
     """
     sk = skeleton[skeleton["in_gy_buffer10km"].astype(bool)].to_crs(WORK_CRS)
-    # skeleton nodes: unique endpoint coordinates
     a = shapely.get_coordinates(shapely.get_point(sk.geometry.to_numpy(), 0))
     b = shapely.get_coordinates(shapely.get_point(sk.geometry.to_numpy(), -1))
     sk_len = sk["length_km"].astype(float).to_numpy() * 1000.0
-    nodes, inv = np.unique(np.round(np.vstack([a, b]), 3), axis=0, return_inverse=True)
-    inv = inv.ravel()
-    n_sk = len(nodes)
-    su, sv = inv[: len(a)], inv[len(a) :]
-    ok = su != sv
+    seg_len = np.hypot(*(b - a).T)
+    keep = seg_len > 1.0  # drop degenerate (closed) edges
+    a, b, sk_len, seg_len = a[keep], b[keep], sk_len[keep], seg_len[keep]
     seat_xy = shapely.get_coordinates(seats_m.geometry.to_numpy())
     vil_xy = shapely.get_coordinates(villages_m.geometry.to_numpy())
-    # villages at their seat ("other") share the seat's node
-    pts = np.vstack([nodes, seat_xy, vil_xy])
-    pts_r = np.round(pts, 3)
-    uniq, node_of = np.unique(pts_r, axis=0, return_inverse=True)
+    # each seat links to the nearest point of the skeleton; that point splits the edge
+    ab = b - a
+    rel = seat_xy[:, None, :] - a[None, :, :]
+    t = np.clip((rel * ab[None]).sum(-1) / seg_len[None] ** 2, 0.0, 1.0)
+    q = a[None] + t[..., None] * ab[None]
+    dist = np.hypot(seat_xy[:, None, 0] - q[..., 0], seat_xy[:, None, 1] - q[..., 1])
+    best = np.argmin(dist, axis=1)
+    sidx = np.arange(len(seat_xy))
+    link_d, link_t, link_q = dist[sidx, best], t[sidx, best], q[sidx, best].copy()
+    linked = link_d <= SEAT_LINK_MAX_M
+    link_q[link_d <= 1.0] = seat_xy[link_d <= 1.0]
+    pa, pb, plen = [], [], []
+    for e in range(len(a)):
+        on = np.flatnonzero(linked & (best == e))
+        kept = [a[e]]
+        for i in on[np.argsort(link_t[on], kind="stable")]:
+            if np.hypot(*(link_q[i] - kept[-1])) <= 1.0:
+                link_q[i] = kept[-1]
+            elif np.hypot(*(link_q[i] - b[e])) <= 1.0:
+                link_q[i] = b[e]
+            else:
+                kept.append(link_q[i].copy())
+        kept.append(b[e])
+        for p0, p1 in zip(kept[:-1], kept[1:], strict=True):
+            pa.append(p0)
+            pb.append(p1)
+            plen.append(sk_len[e] * np.hypot(*(p1 - p0)) / seg_len[e])
+    pa, pb = np.array(pa), np.array(pb)
+    npiece = len(pa)
+    # nodes: coordinates equal to the millimetre are one node; "other" villages share
+    # their seat's node
+    pts = np.vstack([pa, pb, seat_xy, vil_xy, link_q])
+    uniq, node_of = np.unique(np.round(pts, 3), axis=0, return_inverse=True)
     node_of = node_of.ravel()
-    seat_node = node_of[n_sk : n_sk + len(seat_xy)]
-    vil_node = node_of[n_sk + len(seat_xy) :]
+    off = 2 * npiece
+    seat_node = node_of[off : off + len(seat_xy)]
+    vil_node = node_of[off + len(seat_xy) : off + len(seat_xy) + len(vil_xy)]
+    link_node = node_of[off + len(seat_xy) + len(vil_xy) :]
     edges: list[tuple[int, int, str, str, float]] = []
-    for u, v, L in zip(node_of[su[ok]], node_of[sv[ok]], sk_len[ok], strict=True):
-        edges.append((int(u), int(v), "primary", "osm", float(L)))
+    for u, v, length in zip(node_of[:npiece], node_of[npiece:off], plen, strict=True):
+        if u != v:
+            edges.append((int(u), int(v), "primary", "osm", float(length)))
     is_seat = np.zeros(len(uniq), dtype=bool)
     is_seat[seat_node] = True
 
@@ -657,12 +692,9 @@ def build_roads(
     seat_nodes_u = np.unique(seat_node)
     for i, j in _gabriel_edges(uniq[seat_nodes_u]):
         add(seat_nodes_u[i], seat_nodes_u[j], "county_road")
-    sk_nodes = np.unique(node_of[:n_sk])
-    tree = cKDTree(uniq[sk_nodes])
-    d, k = tree.query(uniq[seat_nodes_u])
-    for s, dd, kk in zip(seat_nodes_u, d, k, strict=True):
-        if dd > 1.0:
-            add(int(s), int(sk_nodes[kk]), "county_road")
+    for s_node, l_node, ok in zip(seat_node, link_node, linked, strict=True):
+        if ok:
+            add(int(s_node), int(l_node), "county_road")
     local = np.unique(np.concatenate([seat_node, vil_node]))
     for i, j in _rng_edges(uniq[local]):
         u, v = local[i], local[j]
