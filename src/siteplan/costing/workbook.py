@@ -88,6 +88,7 @@ LABELS: dict[str, str] = {
     "source": "来源 source (row id)",
     "reason": "理由 reason",
     "note": "说明 note",
+    "key": "代码 key",
     "label": "指标 item",
     "value": "数值 value",
     "total_label": "合计 Total",
