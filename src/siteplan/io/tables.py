@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 #: File name endings read as tables (others are read as GIS layers).
-TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
+TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls")
 
 #: Digits of Chinese statistical area codes (统计用区划代码) by column.
 CODE_LENGTHS = {"county_code": 6, "town_code": 9, "village_code": 12}
@@ -126,7 +126,43 @@ def decode_bytes(data: bytes, file: str | Path) -> tuple[str, str]:
             hint="save it as CSV UTF-8 (Excel: 另存为 → CSV UTF-8)",
         ) from None
     _check_text(text, data, file, "gb18030")
+    _check_mojibake(text, file)
     return text, "gb18030"
+
+
+def _suspicious(ch: str) -> bool:
+    """A character that GBK text of Chinese place data almost never holds."""
+    o = ord(ch)
+    if 0x3040 <= o <= 0x30FF or 0xFF61 <= o <= 0xFF9F or 0xFE30 <= o <= 0xFE6F:
+        return True  # kana, half-width katakana, CJK compatibility/small forms
+    if 0x3400 <= o <= 0x9FFF or o > 0xFFFF:
+        try:
+            ch.encode("gb2312")
+        except UnicodeEncodeError:
+            return True
+    return False
+
+
+def _check_mojibake(text: str, file: str | Path) -> None:
+    """Reject GB18030-decoded text that is really another encoding (Big5, Shift-JIS).
+
+    Such bytes often decode without error into rare characters: real GBK place data has
+    almost only GB2312 characters (3 of 25,040 in the NBS village list of 广元市 are not).
+    """
+    cjk = [c for c in text if ord(c) >= 0x3040]
+    if len(cjk) < 4:
+        return
+    bad = [i for i, c in enumerate(text) if ord(c) >= 0x3040 and _suspicious(c)]
+    if len(bad) >= max(2, 0.2 * len(cjk)):
+        row = text.count("\n", 0, bad[0]) + 1
+        raise InputError(
+            f"the file is not UTF-8 and reading it as GBK gives garbled text ({len(bad)} of "
+            f"{len(cjk)} characters are rare or Japanese; first on row {row}): it is probably "
+            "Big5, Shift-JIS or another encoding",
+            file=file,
+            row=row,
+            hint="save it as CSV UTF-8",
+        )
 
 
 def _guess_encoding(data: bytes) -> str | None:
