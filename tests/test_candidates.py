@@ -27,7 +27,7 @@ def _villages(xs, children, ys=None):
             "county_code": ["510802"] * n,
             "children": children,
         },
-        geometry=[Point(X0 + x, Y0 + y) for x, y in zip(xs, ys)],
+        geometry=[Point(X0 + x, Y0 + y) for x, y in zip(xs, ys, strict=True)],
         crs=UTM,
     ).to_crs("EPSG:4326")
 
@@ -37,13 +37,24 @@ def _facilities():
         {
             "facility_id": ["C1", "S1", "B1", "VC1", "P1"],
             "name": ["儿童之家一", "小学", "寄宿学校", "村委会", "派出所"],
-            "facility_type": ["childrens_home", "school", "boarding_school", "village_committee", "police"],
+            "facility_type": [
+                "childrens_home",
+                "school",
+                "boarding_school",
+                "village_committee",
+                "police",
+            ],
             "town_code": ["510802001", "", "510802001", "510802001", "510802001"],
             "county_code": ["510802", "", "510802", "510802", "510802"],
             "capacity": [40, 0, 0, 0, 0],
         },
-        geometry=[Point(X0, Y0 + 100), Point(X0 + 1000, Y0 + 300), Point(X0 + 50000, Y0),
-                  Point(X0 + 2000, Y0), Point(X0, Y0)],
+        geometry=[
+            Point(X0, Y0 + 100),
+            Point(X0 + 1000, Y0 + 300),
+            Point(X0 + 50000, Y0),
+            Point(X0 + 2000, Y0),
+            Point(X0, Y0),
+        ],
         crs=UTM,
     ).to_crs("EPSG:4326")
 
@@ -58,7 +69,12 @@ def test_kinds_columns_and_codes():
     assert c["action"].tolist() == ["existing", "upgrade", "upgrade", "upgrade", "new", "new"]
     ex = c.iloc[0]
     assert (ex.candidate_id, ex.site_type, ex.host_facility_id, ex.capacity, ex.required) == (
-        "existing:C1", "childrens_home", "C1", 40, True)
+        "existing:C1",
+        "childrens_home",
+        "C1",
+        40,
+        True,
+    )
     assert ex.village_code == v["village_code"].iloc[0]  # 100 m from village 0
     up = c.set_index("host_facility_id").loc[["S1", "B1", "VC1"]]
     assert set(up["site_type"]) == {"childrens_home"} and not up["required"].any()
@@ -92,14 +108,18 @@ def test_weighted_kmeans_pulls_the_centre_to_many_children():
 def test_deterministic_for_a_fixed_seed():
     rng = np.random.default_rng(7)
     n = 200
-    v = _villages(rng.uniform(0, 40000, n).tolist(), rng.integers(0, 60, n).tolist(),
-                  rng.uniform(0, 40000, n).tolist())
+    v = _villages(
+        rng.uniform(0, 40000, n).tolist(),
+        rng.integers(0, 60, n).tolist(),
+        rng.uniform(0, 40000, n).tolist(),
+    )
     mask = rng.random(n) < 0.6
     cfg = CandidatesConfig(n_cluster_candidates=12, seed=11)
     a = generate_candidates(v, _facilities(), mask, cfg, UTM)
     b = generate_candidates(v, _facilities(), mask, cfg, UTM)
-    pd.testing.assert_frame_equal(pd.DataFrame(a.drop(columns="geometry")),
-                                  pd.DataFrame(b.drop(columns="geometry")))
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(a.drop(columns="geometry")), pd.DataFrame(b.drop(columns="geometry"))
+    )
     assert a.geometry.geom_equals(b.geometry).all()
     new = a[a["action"] == "new"]
     assert 1 <= len(new) <= 12
@@ -113,8 +133,9 @@ def test_covered_villages_do_not_seed_and_switch_off():
     v = _villages([0, 1000, 2000], [50, 50, 50])
     c = generate_candidates(v, _facilities(), [False, True, False], CandidatesConfig(), UTM)
     assert c.loc[c["action"] == "new", "village_code"].tolist() == [v["village_code"].iloc[1]]
-    off = generate_candidates(v, _facilities(), [True, True, True],
-                              CandidatesConfig(cluster_new_sites=False), UTM)
+    off = generate_candidates(
+        v, _facilities(), [True, True, True], CandidatesConfig(cluster_new_sites=False), UTM
+    )
     assert "new" not in set(off["action"])
     none = generate_candidates(v, _facilities(), [False, False, False], CandidatesConfig(), UTM)
     assert "new" not in set(none["action"])
@@ -124,9 +145,13 @@ def test_snap_fn_columns_are_added():
     v = _villages([0, 1000], [3, 4])
 
     def fake_snap(g):
-        return pd.DataFrame({"node": np.arange(len(g)), "snap_m": 1.0, "off_network": False}, index=g.index)
+        return pd.DataFrame(
+            {"node": np.arange(len(g)), "snap_m": 1.0, "off_network": False}, index=g.index
+        )
 
-    c = generate_candidates(v, _facilities(), [True, True], CandidatesConfig(), UTM, snap_fn=fake_snap)
+    c = generate_candidates(
+        v, _facilities(), [True, True], CandidatesConfig(), UTM, snap_fn=fake_snap
+    )
     assert c["node"].tolist() == list(range(len(c)))
     assert not c["off_network"].any()
 

@@ -47,7 +47,13 @@ def od(origin, dest, time_s, dist_m=None, n_origins=None, n_dest=None):
 def five():
     villages = pd.DataFrame(
         {
-            "village_code": ["510800000001", "510800000002", "510800000003", "510800000004", "510800000005"],
+            "village_code": [
+                "510800000001",
+                "510800000002",
+                "510800000003",
+                "510800000004",
+                "510800000005",
+            ],
             "village_name": ["甲", "乙", "丙", "丁", "戊"],
             "town_code": ["510800001"] * 5,
             "county_code": ["510802"] * 5,
@@ -84,10 +90,17 @@ def five():
 
 def test_status_and_inclusive_standard(five):
     villages, sites, walk, drive, off = five
-    cov = village_coverage(villages, sites, {"walk": walk, "drive": drive}, [WALK30, DRIVE15], CARE,
-                           off_network=off)
+    cov = village_coverage(
+        villages, sites, {"walk": walk, "drive": drive}, [WALK30, DRIVE15], CARE, off_network=off
+    )
     assert cov.index.equals(villages.index)
-    assert cov["status"].tolist() == ["covered", "under_served", "unreachable", "off_network", "covered"]
+    assert cov["status"].tolist() == [
+        "covered",
+        "under_served",
+        "unreachable",
+        "off_network",
+        "covered",
+    ]
     assert cov["walk_30min_covered"].tolist() == [True, False, False, False, True]
     assert cov["walk_30min_site_id"].tolist() == ["F1", "F1", "", "F1", "F2"]
     assert cov["walk_30min_time_s"].iloc[2] == math.inf
@@ -108,9 +121,21 @@ def test_status_and_inclusive_standard(five):
 
 def test_primary_standard_changes_status(five):
     villages, sites, walk, drive, off = five
-    cov = village_coverage(villages, sites, {"walk": walk, "drive": drive}, [WALK30, DRIVE15], CARE,
-                           primary="drive_15min")
-    assert cov["status"].tolist() == ["covered", "under_served", "unreachable", "unreachable", "covered"]
+    cov = village_coverage(
+        villages,
+        sites,
+        {"walk": walk, "drive": drive},
+        [WALK30, DRIVE15],
+        CARE,
+        primary="drive_15min",
+    )
+    assert cov["status"].tolist() == [
+        "covered",
+        "under_served",
+        "unreachable",
+        "unreachable",
+        "covered",
+    ]
     assert cov.attrs["nearest_mode"] == "drive"
 
 
@@ -223,8 +248,15 @@ def county_case():
     facilities = gpd.GeoDataFrame(
         {
             "facility_id": ["F1", "F2", "F3", "P1", "S1", "S2", "S3"],
-            "facility_type": ["childrens_home", "childrens_home", "school_care_home", "police",
-                              "boarding_school", "boarding_school", "boarding_school"],
+            "facility_type": [
+                "childrens_home",
+                "childrens_home",
+                "school_care_home",
+                "police",
+                "boarding_school",
+                "boarding_school",
+                "boarding_school",
+            ],
             "town_code": ["T1", "T1", "T3", "T2", "T1", "T3", "T2"],
             "county_code": ["A", "A", "B", "A", "A", "B", "A"],
             "village_code": [codes[0], "", "", "", "", "", ""],
@@ -245,7 +277,9 @@ def county_case():
 
 def test_plan_targets_hand_counted(county_case):
     villages, coverage, facilities = county_case
-    t = plan_targets(villages, coverage, facilities, WALK30, CARE, scope="county").set_index("county_code")
+    t = plan_targets(villages, coverage, facilities, WALK30, CARE, scope="county").set_index(
+        "county_code"
+    )
     assert list(t.index) == ["A", "B", "all"]
     a, b, c = t.loc["A"], t.loc["B"], t.loc["all"]
     assert (a.n_townships, a.n_villages, a.n_boarding_schools) == (2, 10, 2)
@@ -257,7 +291,9 @@ def test_plan_targets_hand_counted(county_case):
     assert a.townships_with_site == 1 and a.townships_with_site_gap == 1
     assert a.villages_with_site == 2 and a.villages_with_site_gap == 6
     assert a.boarding_with_site == 1 and a.boarding_with_site_share == 0.5
-    assert b.townships_with_site == 1 and b.townships_with_site_met and b.townships_with_site_gap == 0
+    assert (
+        b.townships_with_site == 1 and b.townships_with_site_met and b.townships_with_site_gap == 0
+    )
     assert b.townships_within == 0 and b.townships_within_gap == 1
     assert b.villages_with_site == 0 and b.villages_with_site_gap == 2
     assert b.boarding_with_site == 1
@@ -296,9 +332,12 @@ def test_gap_is_the_fewest_units_to_meet_the_target(n, data):
     codes = [f"v{i:03d}" for i in range(n)]
     v = pd.DataFrame({"village_code": codes, "town_code": "T", "county_code": "C", "children": 1})
     cov = pd.DataFrame({"walk_30min_covered": [i < k for i in range(n)]})
-    f = pd.DataFrame({"facility_type": pd.Series([], dtype="str"), "town_code": pd.Series([], dtype="str")})
-    r = plan_targets(v, cov, f, WALK30, CARE, scope="city",
-                     config=ModelConfig(village_target=target)).iloc[0]
+    f = pd.DataFrame(
+        {"facility_type": pd.Series([], dtype="str"), "town_code": pd.Series([], dtype="str")}
+    )
+    r = plan_targets(
+        v, cov, f, WALK30, CARE, scope="city", config=ModelConfig(village_target=target)
+    ).iloc[0]
     gap = r["villages_within_gap"]
     assert (k + gap) / n >= target - 1e-12
     assert gap == 0 or (k + gap - 1) / n < target - 1e-12
@@ -317,7 +356,13 @@ def test_nearest_village_within_limit():
 def _fca_case():
     # villages P = 100, 50, 50; sites A (10 places), B (20); d0 = 1800 s
     # v0-A 600; v1-A 1200; v1-B 900; v2-B 1800 (exactly at d0: inside); v2-A 2400 (outside)
-    o = od([0, 1, 1, 2, 2], [0, 0, 1, 1, 0], [600.0, 1200.0, 900.0, 1800.0, 2400.0], n_origins=3, n_dest=2)
+    o = od(
+        [0, 1, 1, 2, 2],
+        [0, 0, 1, 1, 0],
+        [600.0, 1200.0, 900.0, 1800.0, 2400.0],
+        n_origins=3,
+        n_dest=2,
+    )
     return o, [100, 50, 50], [10, 20]
 
 
@@ -378,7 +423,9 @@ def test_2sfca_bad_inputs():
 )
 def test_2sfca_conserves_supply(n_o, n_d, data, decay):
     """sum_i P_i A_i = sum of the capacities of sites with weighted demand in reach."""
-    pairs = data.draw(st.sets(st.tuples(st.integers(0, n_o - 1), st.integers(0, n_d - 1)), max_size=n_o * n_d))
+    pairs = data.draw(
+        st.sets(st.tuples(st.integers(0, n_o - 1), st.integers(0, n_d - 1)), max_size=n_o * n_d)
+    )
     pairs = sorted(pairs)
     times = data.draw(st.lists(st.floats(0, 3000), min_size=len(pairs), max_size=len(pairs)))
     P = np.array(data.draw(st.lists(st.integers(0, 50), min_size=n_o, max_size=n_o)), float)

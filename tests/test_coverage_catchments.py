@@ -65,7 +65,9 @@ def test_catchment_matches_od_costs(net):
     site = gpd.GeoDataFrame({"facility_id": ["S"]}, geometry=_utm_points([(0, 0)]), crs=UTM)
     od = network.od_costs(net, villages, site, "walk", cutoff_s=1800.0)
     inside = set(od.origin[od.time_s <= 1800.0].tolist())
-    c = catchments(net, network.snap(net, site, 3000.0).assign(facility_id=["S"]), "walk", 1800.0, UTM)
+    c = catchments(
+        net, network.snap(net, site, 3000.0).assign(facility_id=["S"]), "walk", 1800.0, UTM
+    )
     poly = c.geometry.iloc[0]
     got = {i for i, g in enumerate(villages.geometry) if poly.contains(g)}
     assert got == inside == {0, 1}
@@ -75,7 +77,9 @@ def test_direction_on_a_one_way_road():
     net = network.TravelNetwork.from_roads(_roads(oneway=("yes", "yes", "yes")), crs=UTM)
     snapped = pd.DataFrame({"node": [1], "site_id": ["mid"]})
     to_site = catchments(net, snapped, "drive", 200.0, UTM, direction="to_site").geometry.iloc[0]
-    from_site = catchments(net, snapped, "drive", 200.0, UTM, direction="from_site").geometry.iloc[0]
+    from_site = catchments(net, snapped, "drive", 200.0, UTM, direction="from_site").geometry.iloc[
+        0
+    ]
     west, east = _utm_points([(0, 0), (2000, 0)])
     assert to_site.contains(west) and not to_site.contains(east)
     assert from_site.contains(east) and not from_site.contains(west)

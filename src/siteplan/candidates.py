@@ -72,7 +72,9 @@ def _facility_rows(
     vcode = _str_col(fac, "village_code")
     need = vcode == ""
     if need.any():
-        vcode[need] = nearest_village(fac[need], villages, work_crs, VILLAGE_MATCH_M).to_numpy(dtype=object)
+        vcode[need] = nearest_village(fac[need], villages, work_crs, VILLAGE_MATCH_M).to_numpy(
+            dtype=object
+        )
     town = _str_col(fac, "town_code")
     county = _str_col(fac, "county_code")
     # fill missing town/county codes from the matched village
@@ -81,8 +83,11 @@ def _facility_rows(
         miss = (arr == "") & (vcode != "")
         if miss.any() and col in by_code.columns:
             arr[miss] = by_code.loc[vcode[miss], col].astype(str).to_numpy(dtype=object)
-    cap = (pd.to_numeric(fac["capacity"], errors="coerce").fillna(0).astype(np.int64).to_numpy()
-           if "capacity" in fac.columns else np.zeros(len(fac), np.int64))
+    cap = (
+        pd.to_numeric(fac["capacity"], errors="coerce").fillna(0).astype(np.int64).to_numpy()
+        if "capacity" in fac.columns
+        else np.zeros(len(fac), np.int64)
+    )
     return pd.DataFrame(
         {
             "candidate_id": [f"{action}:{f}" for f in fid],
@@ -195,12 +200,26 @@ def generate_candidates(
     parts = []
     existing = facilities[np.isin(ftype, care_types)]
     if len(existing):
-        parts.append(_facility_rows(existing, villages, "existing",
-                                    existing["facility_type"].astype(str).to_numpy(dtype=object), crs))
+        parts.append(
+            _facility_rows(
+                existing,
+                villages,
+                "existing",
+                existing["facility_type"].astype(str).to_numpy(dtype=object),
+                crs,
+            )
+        )
     hosts = facilities[np.isin(ftype, list(cfg.upgrade_types))]
     if len(hosts):
-        parts.append(_facility_rows(hosts, villages, "upgrade",
-                                    np.full(len(hosts), cfg.upgrade_site_type, dtype=object), crs))
+        parts.append(
+            _facility_rows(
+                hosts,
+                villages,
+                "upgrade",
+                np.full(len(hosts), cfg.upgrade_site_type, dtype=object),
+                crs,
+            )
+        )
     if cfg.cluster_new_sites and cfg.n_cluster_candidates > 0:
         new = _new_builds(villages, mask, cfg, crs)
         if len(new):
@@ -209,9 +228,20 @@ def generate_candidates(
     if parts:
         df = pd.concat(parts, ignore_index=True)
     else:
-        df = pd.DataFrame({c: pd.Series([], dtype=object) for c in CANDIDATE_COLUMNS + ["geometry"]})
-    for c in ("candidate_id", "name", "site_type", "action", "host_facility_id", "host_facility_type",
-              "town_code", "county_code", "village_code"):
+        df = pd.DataFrame(
+            {c: pd.Series([], dtype=object) for c in CANDIDATE_COLUMNS + ["geometry"]}
+        )
+    for c in (
+        "candidate_id",
+        "name",
+        "site_type",
+        "action",
+        "host_facility_id",
+        "host_facility_type",
+        "town_code",
+        "county_code",
+        "village_code",
+    ):
         df[c] = df[c].astype("str")
     df["required"] = df["required"].astype(bool)
     df["capacity"] = df["capacity"].astype(np.int64)
@@ -232,7 +262,9 @@ def generate_candidates(
     return out
 
 
-def _new_builds(villages: gpd.GeoDataFrame, mask: np.ndarray, cfg: CandidatesConfig, crs: Any) -> pd.DataFrame:
+def _new_builds(
+    villages: gpd.GeoDataFrame, mask: np.ndarray, cfg: CandidatesConfig, crs: Any
+) -> pd.DataFrame:
     from sklearn.cluster import KMeans
 
     children = pd.to_numeric(villages["children"], errors="coerce").fillna(0).to_numpy(float)

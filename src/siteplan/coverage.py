@@ -128,7 +128,9 @@ def as_od(od: Any, n_origins: int | None = None, n_dest: int | None = None) -> O
     time_s = np.asarray(get("time_s"), dtype=np.float64).ravel()
     dist = get("dist_m")
     dist_m = (
-        np.full(time_s.shape, np.nan) if dist is None else np.asarray(dist, dtype=np.float64).ravel()
+        np.full(time_s.shape, np.nan)
+        if dist is None
+        else np.asarray(dist, dtype=np.float64).ravel()
     )
     if not (len(origin) == len(dest) == len(time_s) == len(dist_m)):
         raise InputError(
@@ -137,8 +139,16 @@ def as_od(od: Any, n_origins: int | None = None, n_dest: int | None = None) -> O
         )
     no = get("n_origins")
     nd = get("n_dest")
-    no = int(no) if no is not None else (n_origins if n_origins is not None else int(origin.max(initial=-1)) + 1)
-    nd = int(nd) if nd is not None else (n_dest if n_dest is not None else int(dest.max(initial=-1)) + 1)
+    no = (
+        int(no)
+        if no is not None
+        else (n_origins if n_origins is not None else int(origin.max(initial=-1)) + 1)
+    )
+    nd = (
+        int(nd)
+        if nd is not None
+        else (n_dest if n_dest is not None else int(dest.max(initial=-1)) + 1)
+    )
     if n_origins is not None and no != n_origins:
         raise InputError(f"OD costs have {no} origins but there are {n_origins} villages")
     if n_dest is not None and nd != n_dest:
@@ -152,9 +162,7 @@ def as_od(od: Any, n_origins: int | None = None, n_dest: int | None = None) -> O
     return OD(origin, dest, time_s, dist_m, no, nd)
 
 
-def _best_per_origin(
-    od: OD, mask: np.ndarray, key: np.ndarray, tie: np.ndarray
-) -> np.ndarray:
+def _best_per_origin(od: OD, mask: np.ndarray, key: np.ndarray, tie: np.ndarray) -> np.ndarray:
     """Index into od arrays of the best pair per origin among ``mask`` (-1 if none).
 
     Best = smallest ``key``, then smallest ``tie``, then smallest destination position.
@@ -185,8 +193,9 @@ def _site_ids(sites: pd.DataFrame) -> np.ndarray:
         return sites["site_id"].astype(str).to_numpy(dtype=object)
     if "candidate_id" in sites.columns:
         return sites["candidate_id"].astype(str).to_numpy(dtype=object)
-    raise InputError("sites need a 'facility_id' (or 'site_id' / 'candidate_id') column",
-                     column="facility_id")
+    raise InputError(
+        "sites need a 'facility_id' (or 'site_id' / 'candidate_id') column", column="facility_id"
+    )
 
 
 def _site_types(sites: pd.DataFrame) -> np.ndarray:
@@ -329,8 +338,13 @@ def village_coverage(
             ods[mode] = as_od(_od_for_mode(od, mode), n_v, n_s)
         return ods[mode]
 
-    def pick(o: OD, types: Sequence[str], key: np.ndarray, tie: np.ndarray,
-             extra: np.ndarray | None = None) -> np.ndarray:
+    def pick(
+        o: OD,
+        types: Sequence[str],
+        key: np.ndarray,
+        tie: np.ndarray,
+        extra: np.ndarray | None = None,
+    ) -> np.ndarray:
         ok = np.isin(site_type[o.dest], list(types)) if n_s else np.zeros(len(o.dest), bool)
         if extra is not None:
             ok &= extra
@@ -367,7 +381,8 @@ def village_coverage(
         types = _standard_types(std, care_types)
         meets = (o.time_s <= tmax + COVERAGE_TOLERANCE_S) & (
             np.nan_to_num(o.dist_m, nan=np.inf) <= dmax + COVERAGE_TOLERANCE_M
-            if math.isfinite(dmax) else True
+            if math.isfinite(dmax)
+            else True
         )
         if std.max_time_min is None:  # distance-only standard: nearest by distance
             key, tie = np.nan_to_num(o.dist_m, nan=np.inf), o.time_s
@@ -470,14 +485,21 @@ def under_served(
             weighted += w * pd.to_numeric(villages[c], errors="coerce").fillna(0).to_numpy(float)
     covered = coverage[f"{name}_covered"].to_numpy(bool)
     value = coverage[f"{name}_{col}"].to_numpy(float)
-    off = coverage["off_network"].to_numpy(bool) if "off_network" in coverage else np.zeros(len(covered), bool)
+    off = (
+        coverage["off_network"].to_numpy(bool)
+        if "off_network" in coverage
+        else np.zeros(len(covered), bool)
+    )
     excess = np.where(off, np.inf, np.maximum(value - limit, 0.0))
     factor = 1.0 + np.minimum(excess / limit, UNDER_SERVED_MAX_EXCESS)
     if "status" in coverage.columns and coverage.attrs.get("primary_standard", name) == name:
         status = coverage["status"].astype(str).to_numpy(dtype=object)
     else:
-        status = np.where(off, "off_network", np.where(np.isinf(value), "unreachable",
-                                                       np.where(covered, "covered", "under_served")))
+        status = np.where(
+            off,
+            "off_network",
+            np.where(np.isinf(value), "unreachable", np.where(covered, "covered", "under_served")),
+        )
     df = pd.DataFrame(index=villages.index)
     for c in ("village_code", "village_name", "town_code", "county_code"):
         df[c] = villages[c].astype(str) if c in villages.columns else ""
@@ -489,8 +511,11 @@ def under_served(
     df["excess"] = excess
     df["score"] = weighted * factor
     df = df[(~covered) & (children >= min_children)]
-    df = df.sort_values(["score", "children_not_covered", "village_code"],
-                        ascending=[False, False, True], kind="mergesort")
+    df = df.sort_values(
+        ["score", "children_not_covered", "village_code"],
+        ascending=[False, False, True],
+        kind="mergesort",
+    )
     df["rank"] = np.arange(1, len(df) + 1)
     df.attrs["standard"] = name
     df.attrs["risk_weights"] = weights
@@ -567,7 +592,11 @@ def _facility_village_codes(
         given = sites["village_code"].fillna("").astype(str).to_numpy(dtype=object)
         codes[:] = given
     need = codes == ""
-    if need.any() and isinstance(sites, gpd.GeoDataFrame) and isinstance(villages, gpd.GeoDataFrame):
+    if (
+        need.any()
+        and isinstance(sites, gpd.GeoDataFrame)
+        and isinstance(villages, gpd.GeoDataFrame)
+    ):
         codes[need] = nearest_village(sites[need], villages, work_crs, max_m).to_numpy(dtype=object)
     return codes
 
@@ -672,15 +701,24 @@ def plan_targets(
             "village_code": villages["village_code"].astype(str).to_numpy(),
             "town_code": villages["town_code"].astype(str).to_numpy(),
             "county_code": villages["county_code"].astype(str).to_numpy(),
-            "county_name": (villages["county_name"].astype(str).to_numpy()
-                            if "county_name" in villages.columns else villages["county_code"].astype(str).to_numpy()),
-            "children": pd.to_numeric(villages["children"], errors="coerce").fillna(0).to_numpy(float),
+            "county_name": (
+                villages["county_name"].astype(str).to_numpy()
+                if "county_name" in villages.columns
+                else villages["county_code"].astype(str).to_numpy()
+            ),
+            "children": pd.to_numeric(villages["children"], errors="coerce")
+            .fillna(0)
+            .to_numpy(float),
             "covered": coverage[f"{name}_covered"].to_numpy(bool),
         }
     )
     # (b) presence
     care_towns = set(care["town_code"].fillna("").astype(str)) - {""}
-    care_villages = set(_facility_village_codes(care, villages, work_crs, village_match_m)) - {""} if len(care) else set()
+    care_villages = (
+        set(_facility_village_codes(care, villages, work_crs, village_match_m)) - {""}
+        if len(care)
+        else set()
+    )
     v["has_site"] = v["village_code"].isin(care_villages)
 
     # townships
@@ -702,24 +740,39 @@ def plan_targets(
     if len(schools):
         sch_town = schools["town_code"].fillna("").astype(str).to_numpy()
         sch_towns_with_sch_care = set(
-            care.loc[care["facility_type"].astype(str).to_numpy() == "school_care_home", "town_code"]
-            .fillna("").astype(str)
+            care.loc[
+                care["facility_type"].astype(str).to_numpy() == "school_care_home", "town_code"
+            ]
+            .fillna("")
+            .astype(str)
         ) - {""}
         school_ok |= np.isin(sch_town, list(sch_towns_with_sch_care)) & (sch_town != "")
-        if len(care) and isinstance(schools, gpd.GeoDataFrame) and isinstance(care, gpd.GeoDataFrame):
+        if (
+            len(care)
+            and isinstance(schools, gpd.GeoDataFrame)
+            and isinstance(care, gpd.GeoDataFrame)
+        ):
             crs = _work_crs(schools, work_crs)
             s_xy = schools.to_crs(crs).geometry
             c_xy = care.to_crs(crs).geometry
             from scipy.spatial import cKDTree
 
             tree = cKDTree(np.column_stack([c_xy.x, c_xy.y]))
-            d, _ = tree.query(np.column_stack([s_xy.x, s_xy.y]), distance_upper_bound=school_adjacent_m + 1e-9)
+            d, _ = tree.query(
+                np.column_stack([s_xy.x, s_xy.y]), distance_upper_bound=school_adjacent_m + 1e-9
+            )
             school_ok |= np.isfinite(d)
-        sch_county = (schools["county_code"].fillna("").astype(str).to_numpy()
-                      if "county_code" in schools.columns else np.full(len(schools), ""))
+        sch_county = (
+            schools["county_code"].fillna("").astype(str).to_numpy()
+            if "county_code" in schools.columns
+            else np.full(len(schools), "")
+        )
         # schools without county_code take the county of their township
         town_county = t["county_code"].to_dict()
-        sch_county = np.array([c or town_county.get(tc, "") for c, tc in zip(sch_county, sch_town)], dtype=object)
+        sch_county = np.array(
+            [c or town_county.get(tc, "") for c, tc in zip(sch_county, sch_town, strict=True)],
+            dtype=object,
+        )
     else:
         sch_county = np.array([], dtype=object)
 
@@ -735,10 +788,26 @@ def plan_targets(
             "n_boarding_schools": int(smask.sum()),
         }
         counts = {
-            "townships_within": (int(t["within"].to_numpy()[tmask].sum()), int(tmask.sum()), "townships"),
-            "townships_with_site": (int(t["with_site"].to_numpy()[tmask].sum()), int(tmask.sum()), "townships"),
-            "villages_within": (int(v["covered"].to_numpy()[vmask].sum()), int(vmask.sum()), "villages"),
-            "villages_with_site": (int(v["has_site"].to_numpy()[vmask].sum()), int(vmask.sum()), "villages"),
+            "townships_within": (
+                int(t["within"].to_numpy()[tmask].sum()),
+                int(tmask.sum()),
+                "townships",
+            ),
+            "townships_with_site": (
+                int(t["with_site"].to_numpy()[tmask].sum()),
+                int(tmask.sum()),
+                "townships",
+            ),
+            "villages_within": (
+                int(v["covered"].to_numpy()[vmask].sum()),
+                int(vmask.sum()),
+                "villages",
+            ),
+            "villages_with_site": (
+                int(v["has_site"].to_numpy()[vmask].sum()),
+                int(vmask.sum()),
+                "villages",
+            ),
         }
         for m, (c, n, kind) in counts.items():
             tg = targets[kind]
@@ -756,11 +825,19 @@ def plan_targets(
     rows = []
     if scope == "county":
         for code in sorted(v["county_code"].unique()):
-            rows.append(row(code, (v["county_code"] == code).to_numpy(),
-                            (t["county_code"] == code).to_numpy(), sch_county == code))
+            rows.append(
+                row(
+                    code,
+                    (v["county_code"] == code).to_numpy(),
+                    (t["county_code"] == code).to_numpy(),
+                    sch_county == code,
+                )
+            )
     elif scope != "city":
         raise InputError(f"scope must be 'county' or 'city', got '{scope}'")
-    rows.append(row("all", np.ones(len(v), bool), np.ones(len(t), bool), np.ones(len(schools), bool)))
+    rows.append(
+        row("all", np.ones(len(v), bool), np.ones(len(t), bool), np.ones(len(schools), bool))
+    )
     out = pd.DataFrame(rows)
     met_cols = [c for c in out.columns if c.endswith("_met")]
     out.attrs["all_met"] = bool(out[met_cols].to_numpy().all())
@@ -771,7 +848,9 @@ def plan_targets(
 # --------------------------------------------------------------------------- 2SFCA
 
 
-def _decay_weights(t: np.ndarray, d0: float, decay: str | Callable[[np.ndarray], np.ndarray] | None) -> np.ndarray:
+def _decay_weights(
+    t: np.ndarray, d0: float, decay: str | Callable[[np.ndarray], np.ndarray] | None
+) -> np.ndarray:
     if decay is None or decay == "binary":
         return np.ones_like(t)
     if callable(decay):
@@ -868,7 +947,9 @@ def two_step_fca(
 # --------------------------------------------------------------------------- catchments
 
 
-def _graph(net: Any, mode: str) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _graph(
+    net: Any, mode: str
+) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """CSR of the network for a mode (parallel edges keep the quickest; zero times -> 1e-9)
     and the usable edges: (graph, edge position, u, v, time_s)."""
     try:
@@ -890,8 +971,13 @@ def _graph(net: Any, mode: str) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarr
 
 
 def _reached_lines(
-    net: Any, eid: np.ndarray, anchor: np.ndarray, far: np.ndarray, frac: np.ndarray,
-    x: np.ndarray, y: np.ndarray,
+    net: Any,
+    eid: np.ndarray,
+    anchor: np.ndarray,
+    far: np.ndarray,
+    frac: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
 ) -> np.ndarray:
     """Reached parts of edges (LineStrings in net.crs): road geometry when the network has
     it (``seg_geom``, ``edge_seg``, ``seg_u``), else straight node-to-node lines."""
@@ -907,7 +993,9 @@ def _reached_lines(
         ax, ay = x[anchor], y[anchor]
         bx, by = ax + frac * (x[far] - ax), ay + frac * (y[far] - ay)
         return np.asarray(
-            shapely.linestrings(np.stack([np.column_stack([ax, ay]), np.column_stack([bx, by])], axis=1)),
+            shapely.linestrings(
+                np.stack([np.column_stack([ax, ay]), np.column_stack([bx, by])], axis=1)
+            ),
             dtype=object,
         )
     seg = np.asarray(edge_seg, dtype=np.int64)[eid]
@@ -915,7 +1003,7 @@ def _reached_lines(
     parts = [np.asarray(seg_geom, dtype=object)[np.unique(seg[full])]]
     seg_u = np.asarray(net.seg_u, dtype=np.int64)
     partial = []
-    for s_, a_, f_ in zip(seg[~full], anchor[~full], frac[~full]):
+    for s_, a_, f_ in zip(seg[~full], anchor[~full], frac[~full], strict=True):
         g = seg_geom[s_]
         if a_ == seg_u[s_]:
             partial.append(substring(g, 0.0, float(f_), normalized=True))
@@ -1056,10 +1144,16 @@ def catchments(
                 poly = shapely.buffer(geom, buffer_m, quad_segs=4)
             else:
                 pts = shapely.multipoints(
-                    np.concatenate([shapely.get_coordinates(lines).reshape(-1, 2),
-                                    [[x[nodes[p]], y[nodes[p]]]]])
+                    np.concatenate(
+                        [
+                            shapely.get_coordinates(lines).reshape(-1, 2),
+                            [[x[nodes[p]], y[nodes[p]]]],
+                        ]
+                    )
                 )
-                poly = shapely.buffer(shapely.concave_hull(pts, ratio=concave_ratio), buffer_m / 3.0)
+                poly = shapely.buffer(
+                    shapely.concave_hull(pts, ratio=concave_ratio), buffer_m / 3.0
+                )
             if simplify_m > 0:
                 poly = shapely.simplify(poly, simplify_m, preserve_topology=True)
             geoms[p] = poly
