@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -553,7 +554,8 @@ def cost_plan(
     pi = catalogue.price_index
     settings = pd.DataFrame(
         [
-            ("catalogue", catalogue.source_file or "(in memory)", catalogue.title),
+            ("catalogue", Path(catalogue.source_file).name if catalogue.source_file else "(in memory)",
+             catalogue.title),
             ("price_year", str(py), "all money at constant prices of this year"),
             ("scenario_level", level, "unit-cost level of the headline figures"),
             ("price_index", pi.name, f"source: {', '.join(pi.source)}. {pi.reason} {pi.note}".strip()),
