@@ -1,0 +1,215 @@
+"""Write every output of a run into its (staged) output folder.
+
+Handed-out tables, maps and GIS files carry child counts only per village or above, with
+small cells suppressed (:func:`siteplan.outputs.privacy.suppress_counts`); a final scan
+(:func:`siteplan.outputs.privacy.assert_no_child_records`) fails the run, leaving the
+previous outputs in place, if anything that looks like a PRC ID number reached a file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from siteplan.report import ATTRIBUTION, write_manifest, write_summary_md
+
+if TYPE_CHECKING:  # pragma: no cover
+    from siteplan.pipeline import RunResult
+
+#: Child-count columns that are suppressed in handed-out outputs.
+COUNT_COLUMNS = ("children", "children_0_5", "children_6_13", "children_14_16", "alone",
+                 "guardian_unable")
+
+#: Village columns handed out (besides the per-standard and response columns).
+_VILLAGE_BASE = ["village_code", "village_name", "kind", "town_code", "town_name", "county_code",
+                 "county_name", "location_source", "children_source", "status", "status_before",
+                 "nearest_care_site_id", "nearest_site_type", "nearest_care_time_s",
+                 "nearest_care_dist_m", "access_2sfca", "off_network"]
+
+
+def labels_for(result: RunResult) -> dict[str, Any]:
+    """Labels every map and sheet carries: attribution, modelled layers, scenario, date."""
+    from datetime import date
+
+    return {
+        "attribution": ATTRIBUTION,
+        "modelled": list(result.inputs.modelled_layers),
+        "modelled_layers": ", ".join(result.inputs.modelled_layers),
+        "scenario": result.scenario.name,
+        "region": result.scenario.data.region_name,
+        "date": date.today().isoformat(),
+        "standard": result.scenario.standard().name,
+    }
+
+
+def village_export(villages: gpd.GeoDataFrame, scenario: Any) -> gpd.GeoDataFrame:
+    """The villages layer as handed out: chosen fields, counts suppressed, EPSG:4326.
+
+    Parameters
+    ----------
+    villages : GeoDataFrame
+        ``RunResult.villages``.
+    scenario : Scenario
+        Gives the small-cell threshold and the standards.
+
+    Returns
+    -------
+    GeoDataFrame
+        Count columns as text (``"<10"`` / ``"x"`` where suppressed); times in seconds,
+        distances in metres.
+    """
+    from siteplan.outputs.privacy import suppress_counts
+
+    std_cols = [c for c in villages.columns if any(c.startswith(f"{s.name}_") for s in scenario.standards)
+                and not c.endswith(("children_covered", "children_not_covered"))]
+    resp = [c for c in villages.columns if c.startswith(("police_", "escort_"))]
+    cols = [c for c in _VILLAGE_BASE if c in villages.columns] + std_cols + resp
+    counts = [c for c in COUNT_COLUMNS if c in villages.columns]
+    v = villages[cols + counts + ["geometry"]].copy()
+    groups = [g for g in ("town_code", "county_code") if g in v.columns]
+    v = suppress_counts(v, counts, group_cols=groups, threshold=scenario.outputs.small_cell)
+    for c in v.columns:
+        if v[c].dtype == object and c != "geometry":
+            v[c] = v[c].astype(str)
+    return gpd.GeoDataFrame(v, geometry="geometry", crs=villages.crs).to_crs("EPSG:4326")
+
+
+def _md_table(df: pd.DataFrame, cols: list[str]) -> str:
+    cols = [c for c in cols if c in df.columns]
+    if not cols or df.empty:
+        return "(none)"
+
+    def fmt(x: Any) -> str:
+        if isinstance(x, (float, np.floating)):
+            return f"{x:.1%}" if 0 <= x <= 1 else f"{x:,.0f}"
+        return str(x)
+
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, r in df[cols].iterrows():
+        lines.append("| " + " | ".join(fmt(r[c]) for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def _site_layers(result: RunResult) -> dict[str, gpd.GeoDataFrame]:
+    inp = result.inputs
+    care_types = result.scenario.care_sites.types
+    fac = inp.facilities.copy()
+    fac["is_care_site"] = fac["facility_type"].isin(care_types)
+    layers = {
+        "counties": inp.counties,
+        "townships": inp.townships,
+        "facilities": fac,
+        "sites_existing": fac[fac["is_care_site"]].reset_index(drop=True),
+        "sites_proposed": result.plan.proposed,
+    }
+    if result.catchments is not None and len(result.catchments):
+        layers["catchments"] = result.catchments
+    return layers
+
+
+def write_all(folder: Path, result: RunResult, under_served: pd.DataFrame) -> list[str]:
+    """Write the run's outputs into ``folder`` (the staged run folder).
+
+    Parameters
+    ----------
+    folder : Path
+        An empty folder (see :func:`siteplan.staging.staged_output_dir`).
+    result : RunResult
+        The run (``out_dir`` is where the folder will end up).
+    under_served : DataFrame
+        Ranked under-served villages (:func:`siteplan.coverage.under_served`).
+
+    Returns
+    -------
+    list of str
+        Written files relative to ``folder``.
+
+    Raises
+    ------
+    PrivacyError
+        An ID-number-like value reached an output file.
+    """
+    from siteplan.outputs import gis
+    from siteplan.outputs.privacy import assert_no_child_records, suppress_counts
+
+    sc = result.scenario
+    folder = Path(folder)
+    labels = labels_for(result)
+    v_out = village_export(result.villages, sc)
+    layers = {"villages": v_out, **_site_layers(result)}
+    gis.write_geopackage(folder / "siteplan.gpkg", layers)
+    if sc.outputs.shapefile:
+        gis.write_shapefiles(folder / "shapefile", layers)
+
+    pd.DataFrame(v_out.drop(columns="geometry")).assign(
+        lon=v_out.geometry.x.round(5), lat=v_out.geometry.y.round(5)
+    ).to_csv(folder / "villages.csv", index=False, encoding="utf-8-sig")
+    result.targets_before.to_csv(folder / "targets_before.csv", index=False, encoding="utf-8-sig")
+    result.targets_after.to_csv(folder / "targets.csv", index=False, encoding="utf-8-sig")
+    prop = result.plan.proposed
+    pd.DataFrame(prop.drop(columns="geometry")).assign(
+        lon=prop.geometry.x.round(5) if len(prop) else [], lat=prop.geometry.y.round(5) if len(prop) else []
+    ).to_csv(folder / "sites_proposed.csv", index=False, encoding="utf-8-sig")
+    resp_cols = ["village_code", "village_name", "town_code", "county_code"] + [
+        c for c in result.villages.columns if c.startswith(("police_", "escort_"))]
+    pd.DataFrame(result.villages[resp_cols]).to_csv(folder / "response.csv", index=False, encoding="utf-8-sig")
+    us = under_served.copy()
+    us_counts = [c for c in us.columns if c in COUNT_COLUMNS or c.startswith("children")]
+    us_counts = [c for c in us_counts if pd.api.types.is_numeric_dtype(us[c])
+                 and np.allclose(us[c].fillna(0) % 1, 0)]
+    if len(us):
+        us = suppress_counts(us.assign(town_code=us.get("town_code", ""), county_code=us.get("county_code", "")),
+                             us_counts, group_cols=[c for c in ("town_code", "county_code") if c in us],
+                             threshold=sc.outputs.small_cell) if us_counts else us
+    pd.DataFrame(us).drop(columns="geometry", errors="ignore").to_csv(
+        folder / "under_served.csv", index=False, encoding="utf-8-sig")
+    if result.plan.cost_curve is not None:
+        result.plan.cost_curve.to_csv(folder / "cost_curve.csv", index=False, encoding="utf-8-sig")
+
+    if sc.outputs.workbook and result.costs is not None:
+        from siteplan.costing import write_workbook
+
+        write_workbook(result.costs, folder / "costs.xlsx", labels=labels, small_cell=sc.outputs.small_cell)
+
+    maps_layers = dict(
+        counties=result.inputs.counties, townships=result.inputs.townships, villages=v_out,
+        facilities=layers["facilities"], sites_proposed=prop, catchments=result.catchments,
+        roads=result.inputs.roads, labels=labels,
+    )
+    if sc.outputs.maps:
+        from siteplan.outputs.maps import write_maps
+
+        write_maps(folder / "maps", tiles=sc.outputs.tiles, **maps_layers)
+    if sc.outputs.atlas:
+        from siteplan.outputs.atlas import write_atlas
+
+        write_atlas(folder, **maps_layers)
+
+    f = result.figures
+    tables = {
+        "Targets with the plan (per county)": _md_table(result.targets_after, [
+            "county_code", "county_name", "townships_with_site_share", "villages_within_share",
+            "villages_with_site_share", "boarding_with_site_share"]),
+        "Targets now (per county)": _md_table(result.targets_before, [
+            "county_code", "county_name", "townships_with_site_share", "villages_within_share",
+            "villages_with_site_share"]),
+        "Proposed sites (top 20)": _md_table(prop.head(20), [
+            "rank", "site_id", "name", "site_type", "action", "county_code", "capex_cny"]),
+    }
+    write_summary_md(folder / "summary.md", {**f, "out_dir": None}, tables)
+    written = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    assert_no_child_records(folder)
+    write_manifest(
+        folder / "manifest.json",
+        scenario=sc.model_dump(mode="json"),
+        inputs=result.inputs.files,
+        stage_seconds=result.stage_seconds,
+        figures={k: v for k, v in f.items() if k != "out_dir"},
+        modelled_layers=list(result.inputs.modelled_layers),
+        outputs=written + ["manifest.json"],
+    )
+    return written + ["manifest.json"]
