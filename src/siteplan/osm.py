@@ -1159,8 +1159,8 @@ def _area_labels(
         if len(a):
             j = gpd.sjoin(pts[["geometry"]].reset_index(drop=True), a[["admin_id", "name", "geometry"]], how="left", predicate="within")
             j = j[~j.index.duplicated(keep="first")].sort_index()
-            codes = j["admin_id"].fillna("").astype(object).to_numpy()
-            names = j["name"].fillna("").astype(object).to_numpy()
+            codes = np.array(j["admin_id"].fillna("").astype(object).to_numpy(), dtype=object)
+            names = np.array(j["name"].fillna("").astype(object).to_numpy(), dtype=object)
     missing = codes == ""
     if missing.any():
         xy = shapely.get_coordinates(pts.to_crs(crs).geometry.to_numpy()[missing])
@@ -1209,12 +1209,16 @@ def _demand_residential(
     levels = rm["levels"].to_numpy(dtype=float)
     levels = np.where(np.isfinite(levels) & (levels > 0), levels, default_levels)
     residents = np.where(is_b, area * levels / floor_area_per_person_m2, area / landuse_m2_per_person)
-    # landuse areas that contain counted buildings are represented by those buildings
+    # a landuse area counts only the residents its mapped buildings do not already give
+    # (residual = max(0, landuse estimate - residents of buildings whose centroid is inside))
     if is_b.any() and (~is_b).any():
-        tree = shapely.STRtree(rm.geometry.to_numpy()[is_b])
+        b_idx = np.nonzero(is_b)[0]
         lu_idx = np.nonzero(~is_b)[0]
-        pairs = tree.query(rm.geometry.to_numpy()[lu_idx], predicate="intersects")
-        residents[lu_idx[np.unique(pairs[0])]] = 0.0
+        tree = shapely.STRtree(shapely.centroid(rm.geometry.to_numpy()[b_idx]))
+        lu_pos, b_pos = tree.query(rm.geometry.to_numpy()[lu_idx], predicate="contains")
+        inside = np.zeros(len(lu_idx))
+        np.add.at(inside, lu_pos, residents[b_idx[b_pos]])
+        residents[lu_idx] = np.maximum(0.0, residents[lu_idx] - inside)
     geoms = rm.geometry.to_numpy()
     tree = shapely.STRtree(geoms)
     a, b = tree.query(geoms, predicate="dwithin", distance=cluster_m)
@@ -1278,9 +1282,10 @@ def demand_from_osm(
       ``landuse=residential`` areas (https://wiki.openstreetmap.org/wiki/Tag:landuse%3Dresidential)
       measured in the work CRS; residents of a building = footprint m² x ``building:levels``
       (``default_levels`` if absent) / ``floor_area_per_person_m2`` (default 40 m², about the
-      2020 census per-capita housing floor area in China; assumption); a landuse area that
-      contains no counted building = area m² / ``landuse_m2_per_person`` (default 150 m²,
-      assumption). Features closer than ``cluster_m`` are chained into one settlement (one
+      2020 census per-capita housing floor area in China; assumption); a landuse area =
+      area m² / ``landuse_m2_per_person`` (default 150 m², assumption) minus the residents of
+      the counted buildings whose centroid lies inside it (not below 0), so partly mapped
+      buildings neither double-count nor erase the area. Features closer than ``cluster_m`` are chained into one settlement (one
       demand point at the residents-weighted centroid; code ``"osm:res/<smallest member
       id>"``, stable while that feature exists); settlements below ``min_residents`` are
       dropped. A settlement is named after the nearest named ``place=*`` within 2 km.
