@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -252,7 +253,10 @@ def test_osm_skeleton_kept_whole(built):
     osm = r[r["source"] == "osm"]
     assert set(osm["road_class"]) == {"primary"}
     assert len(osm) >= len(sk) - 5  # split by seat links, a few closed edges dropped
-    assert abs(osm["length_m"].sum() - 1000 * sk["length_km"].sum()) < 0.001 * 1000 * sk["length_km"].sum()
+    assert (
+        abs(osm["length_m"].sum() - 1000 * sk["length_km"].sum())
+        < 0.001 * 1000 * sk["length_km"].sum()
+    )
     # every seat within SEAT_LINK_MAX_M of the skeleton has a county road to it
     assert (r["road_class"] == "county_road").sum() > 146
 
@@ -355,6 +359,13 @@ def test_seat_error_beats_random_placement(built, reference):
     print(
         f"seat error km: median {med:.1f}, p90 {p90:.1f}, geonames median {geon:.2f}; "
         f"random-in-county median {np.median(base):.1f} (min {np.min(base):.1f})"
+    )
+    readme = (COMMITTED / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"\| all \| (\d+) \| \*\*([\d.]+)\*\* \| \*\*([\d.]+)\*\* \|", readme)
+    assert found, "data/guangyuan/README.md lost its seat error table"
+    assert int(found[1]) == len(m)
+    assert abs(float(found[2]) - med) < 0.05 and abs(float(found[3]) - p90) < 0.05, (
+        "README statistics stale"
     )
     assert geon < 1.0
     assert med < np.min(base)  # better than every random draw
