@@ -58,6 +58,7 @@ def solve_pmedian(
     mip_gap: float = 0.0,
     warm_start: bool = True,
     relax: bool = False,
+    lp_first: bool = True,
     demand_ids: Sequence[Any] | None = None,
 ) -> LocationResult:
     r"""p-median: open exactly ``p`` sites minimising total weighted travel to the nearest one.
@@ -102,6 +103,8 @@ def solve_pmedian(
         Start HiGHS from the greedy + Teitz-Bart solution (dense matrices up to 4e6 cells).
     relax : bool
         Solve the LP relaxation only (``objective`` = lower bound).
+    lp_first : bool
+        Solve the LP relaxation first and stop if its ``y`` is integral (then optimal).
     demand_ids : sequence, optional
         Labels used in the error when a demand has no allowed candidate.
 
@@ -213,8 +216,18 @@ def solve_pmedian(
         zval = ((cl - L_base) < 0.5).astype(np.float64)
         ws = np.concatenate([g.astype(np.float64), zval[has_z]])
     build = time.perf_counter() - t0
-    sol = solve_milp(cobj, M, lo, hi, col_lo, col_hi, integer, offset=offset,
-                     time_limit_s=time_limit_s, mip_gap=mip_gap, warm_start=ws)
+    sol = None
+    if lp_first and not relax:
+        # The radius formulation's LP relaxation is often integral (pmed: most instances);
+        # then it is a proven optimum and the MILP machinery is skipped.
+        lp = solve_milp(cobj, M, lo, hi, col_lo, col_hi, None, offset=offset, time_limit_s=time_limit_s)
+        if np.all(np.minimum(lp.x[:m], 1 - lp.x[:m]) < 1e-7):
+            sol = lp
+    if sol is None:
+        sol = solve_milp(cobj, M, lo, hi, col_lo, col_hi, integer, offset=offset,
+                     time_limit_s=time_limit_s, mip_gap=mip_gap, warm_start=ws,
+                     infeasible_message=f"no {p} site(s) can serve every demand point through allowed pairs "
+                     "(raise p or the cost cut-off)")
     if relax:
         return LocationResult(
             model="pmedian-lp", status=sol.status, objective=sol.objective, bound=sol.objective, gap=0.0,

@@ -1,0 +1,154 @@
+"""GeoDataFrame adapter: run a location model on demand/candidate tables, return ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from siteplan.errors import InputError
+from siteplan.models._result import LocationResult
+
+
+@dataclass(frozen=True)
+class PlacedResult:
+    """A :class:`LocationResult` with the ids of the tables it was solved on.
+
+    Attributes
+    ----------
+    result : LocationResult
+    selected_ids : list of str
+        ``candidate_id`` of the open sites (sorted by candidate position).
+    demand : pandas.DataFrame
+        One row per demand point: the demand id column, ``covered``, ``site_id`` ("" if none),
+        ``travel`` (cost to the assigned site; NaN if none).
+    """
+
+    result: LocationResult
+    selected_ids: list[str]
+    demand: pd.DataFrame
+
+
+def od_to_matrices(origin: Any, dest: Any, value: Any, n_demand: int, n_candidates: int,
+                   max_value: float | None = None) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Sparse cost and coverage matrices from index-aligned OD arrays.
+
+    Parameters
+    ----------
+    origin, dest : array_like of int, shape (n_pairs,)
+        Demand and candidate positions (``ODCosts.origin`` / ``ODCosts.dest``).
+    value : array_like of float, shape (n_pairs,)
+        Travel time (s) or distance (m). Zero values are kept as explicit entries.
+    n_demand, n_candidates : int
+    max_value : float, optional
+        Service standard in the unit of ``value``; coverage = ``value <= max_value``
+        (default: every listed pair covers).
+
+    Returns
+    -------
+    cost : scipy.sparse.csr_matrix, shape (n_demand, n_candidates)
+    cover : scipy.sparse.csr_matrix of bool, shape (n_demand, n_candidates)
+    """
+    o = np.asarray(origin, dtype=np.int64)
+    d = np.asarray(dest, dtype=np.int64)
+    v = np.asarray(value, dtype=np.float64)
+    cost = sp.csr_matrix((v, (o, d)), shape=(n_demand, n_candidates))  # duplicates would sum: reject
+    if cost.nnz != len(v) and len(np.unique(o * n_candidates + d)) != len(v):
+        raise InputError("OD pairs must be unique (origin, dest)")
+    # keep explicit zeros: build with the structure directly
+    order = np.lexsort((d, o))
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(o, minlength=n_demand))])
+    cost = sp.csr_matrix((v[order], d[order], indptr), shape=(n_demand, n_candidates))
+    k = v[order] <= (np.inf if max_value is None else max_value)
+    cov = sp.csr_matrix((np.ones(int(k.sum()), bool), (o[order][k], d[order][k])), shape=(n_demand, n_candidates))
+    return cost, cov
+
+
+def from_geodataframe(
+    demand: pd.DataFrame,
+    candidates: pd.DataFrame,
+    od: Any,
+    model: str = "mclp",
+    *,
+    demand_id: str = "village_code",
+    candidate_id: str = "facility_id",
+    weight: str | None = "children",
+    max_value: float | None = None,
+    value: str = "time_s",
+    cost: str | None = None,
+    required: str | None = None,
+    **kwargs: Any,
+) -> PlacedResult:
+    """Run a model on demand and candidate (Geo)DataFrames and an OD table.
+
+    Parameters
+    ----------
+    demand : (Geo)DataFrame, n_demand rows
+        Demand points in the row order the OD positions refer to.
+    candidates : (Geo)DataFrame, n_candidates rows
+    od : ODCosts-like (``origin``, ``dest`` and ``value`` attributes/columns) or a
+        ``(cost, cover)`` pair of sparse matrices shaped (n_demand, n_candidates)
+    model : {"lscp", "mclp", "pmedian", "pcenter", "targets"}
+    demand_id, candidate_id : str
+        Id columns (str codes).
+    weight : str or None
+        Demand weight column (children); None = 1 each.
+    max_value : float, optional
+        Service standard in the unit of ``value`` (seconds for ``time_s``).
+    value : str
+        OD attribute used as cost (``"time_s"`` or ``"dist_m"``).
+    cost : str, optional
+        Candidate column with the opening cost (CNY).
+    required : str, optional
+        Boolean candidate column: existing sites kept open.
+    **kwargs
+        Passed to the model function (``p``, ``budget``, ``unit_of_demand``, ...).
+
+    Returns
+    -------
+    PlacedResult
+
+    Raises
+    ------
+    InputError
+        Unknown model or missing column; plus whatever the model raises.
+    """
+    from siteplan.models import solve_lscp, solve_mclp, solve_pcenter, solve_pmedian, solve_targets
+
+    n, m = len(demand), len(candidates)
+    if isinstance(od, tuple):
+        C, A = sp.csr_matrix(od[0]), sp.csr_matrix(od[1])
+    else:
+        get = (lambda k: od[k]) if isinstance(od, (pd.DataFrame, dict)) else (lambda k: getattr(od, k))
+        C, A = od_to_matrices(get("origin"), get("dest"), get(value), n, m, max_value)
+    for col, df in ((demand_id, demand), (candidate_id, candidates)):
+        if col not in df.columns:
+            raise InputError(f"column '{col}' not found", column=col)
+    w = demand[weight].to_numpy(dtype=float) if weight else np.ones(n)
+    c = candidates[cost].to_numpy(dtype=float) if cost else None
+    req = candidates[required].to_numpy(dtype=bool) if required else None
+    ids = demand[demand_id].astype(str).tolist()
+    if model == "lscp":
+        r = solve_lscp(A, c, req, demand_ids=ids, travel_cost=C, **kwargs)
+    elif model == "mclp":
+        r = solve_mclp(A, w, cost=c, required=req, **kwargs)
+    elif model == "pmedian":
+        r = solve_pmedian(C, w, required=req, demand_ids=ids, **kwargs)
+    elif model == "pcenter":
+        r = solve_pcenter(C, required=req, weights=w, demand_ids=ids, **kwargs)
+    elif model == "targets":
+        r = solve_targets(A, cost=c, required=req, **kwargs)
+    else:
+        raise InputError(f"unknown model '{model}' (lscp, mclp, pmedian, pcenter, targets)")
+    cid = candidates[candidate_id].astype(str).to_numpy()
+    a = r.assignment
+    travel = np.full(n, np.nan)
+    has = a >= 0
+    if has.any():
+        travel[has] = np.asarray(C[np.flatnonzero(has), a[has]]).ravel()
+    table = pd.DataFrame({demand_id: ids, "covered": r.covered,
+                          "site_id": np.where(has, cid[np.maximum(a, 0)], ""), "travel": travel})
+    return PlacedResult(r, [str(cid[j]) for j in r.selected], table)
