@@ -145,3 +145,10 @@ class CostingError(InputError):
 class InputWarning(UserWarning):
     """An input was accepted with a change the user should know about (rows dropped or
     excluded, e.g. ledger children aged 16 or over, zero-length road segments)."""
+
+
+class OSMDownloadError(SiteplanError):
+    """OpenStreetMap data could not be downloaded (no network, Overpass error or timeout).
+
+    Raised by :func:`siteplan.osm.download_osm`; a cached area is read without the network.
+    """
