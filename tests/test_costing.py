@@ -345,3 +345,25 @@ def test_phasing_budget_property(costs, budget, n_years):
         assert np.isnan(y) == bool(f)
         if c > budget + 1e-6:
             assert f == "over_budget"
+
+
+def test_existing_sites_of_uncosted_type_and_unknown_codes(cat):
+    s = sites()
+    extra = pd.DataFrame(
+        {"site_id": ["k1"], "name": ["幼儿园"], "site_type": ["kindergarten"], "action": ["existing"],
+         "town_code": [""], "county_code": [""], "children_covered": [0]}
+    )
+    s = pd.concat([s, extra], ignore_index=True)
+    cc = candidate_costs(s, cat, "central", PY)
+    assert cc[-1] == 0.0
+    res = cost_plan(s, villages(), towns(), cat, CostingConfig())
+    row = res.sites.set_index("site_id").loc["k1"]
+    assert row["capex"] == 0 and row["opex_per_year"] == 0
+    assert row["county_name"] == "未知 unknown"
+    assert any("kindergarten" in w for w in res.warnings)
+    assert res.by_county["capex"].sum() == pytest.approx(res.total("capex_total"))
+    assert res.by_county["opex_per_year"].sum() == pytest.approx(res.total("opex_per_year"))
+    # a proposed site of an uncosted type is an error
+    s.loc[s.index[-1], "action"] = "new"
+    with pytest.raises(CostingError, match="no costs"):
+        cost_plan(s, villages(), towns(), cat, CostingConfig())

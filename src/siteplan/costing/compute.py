@@ -10,7 +10,10 @@ Rules
 * Capital cost (capex): proposed sites only (``action`` "new" or "upgrade"); "existing"
   sites cost nothing to build. Computed by :func:`candidate_costs`, the same function the
   location models use for their budget and fixed costs, so the plan and its costing agree.
-* Running cost (opex): every site open, existing and proposed, per site-year.
+* Running cost (opex): every site open, existing and proposed, per site-year. An existing
+  site of a type the catalogue does not cost (e.g. a kindergarten counted as a care site)
+  runs at 0, with a warning; a site with an empty or unknown town/county code is reported
+  under "未知 unknown".
 * Staffing per year: a 儿童福利主任 allowance for every village (every row of ``villages``),
   and dedicated staff in every township: ``staff_per_large_township`` where the township has
   at least ``staff_threshold_children`` left-behind children, else
@@ -38,6 +41,8 @@ from siteplan.errors import CostingError
 from siteplan.scenario import FACILITY_TYPES, CostingConfig
 
 ACTIONS = ("new", "upgrade", "existing")
+#: Town / county name shown for a site whose code is empty or not in the townships table.
+UNKNOWN = "未知 unknown"
 _SITE_COLS = ("site_id", "name", "site_type", "action", "town_code", "county_code", "children_covered")
 
 
@@ -177,6 +182,8 @@ def candidate_costs(
         )
     out = np.zeros(len(candidates), dtype=float)
     for t, a in {(t, a) for t, a in zip(types, actions, strict=True)}:
+        if a == "existing" and (not running_years or t not in catalogue.site_types):
+            continue  # an existing site costs nothing to build, whatever its type
         v = catalogue.site_capex(t, a, level, price_year)
         if running_years:
             v += running_years * catalogue.site_opex(t, level, price_year)
@@ -188,7 +195,8 @@ def _site_opex(sites: pd.DataFrame, catalogue: CostCatalogue, level: str, py: in
     types = sites["site_type"].astype(str).to_numpy()
     out = np.zeros(len(sites))
     for t in set(types):
-        out[types == t] = catalogue.site_opex(t, level, py)
+        if t in catalogue.site_types:  # existing sites of an uncosted type: 0 (warned)
+            out[types == t] = catalogue.site_opex(t, level, py)
     return out
 
 
@@ -208,7 +216,7 @@ def _prepare_sites(sites: pd.DataFrame, catalogue: CostCatalogue) -> pd.DataFram
             raise CostingError(
                 f"sites: unknown action '{a}' (use new, upgrade or existing)", row=i + 2, column="action"
             )
-        if t not in catalogue.site_types:
+        if t not in catalogue.site_types and a != "existing":
             raise CostingError(
                 f"sites: site type '{t}' has no costs in the catalogue "
                 f"(costed: {', '.join(catalogue.site_types)})",
@@ -409,7 +417,13 @@ def cost_plan(
     towns = staffing.set_index("town_code")["town_name"]
     counties = staffing.drop_duplicates("county_code").set_index("county_code")["county_name"]
     s["town_name"] = s["town_code"].map(towns).fillna("").astype(object)
-    s["county_name"] = s["county_code"].map(counties).fillna("").astype(object)
+    s["county_name"] = s["county_code"].map(counties).fillna(UNKNOWN).astype(object)
+    s.loc[~s["town_code"].isin(towns.index), "town_name"] = UNKNOWN
+    uncosted = sorted(set(s.loc[~s["site_type"].isin(list(catalogue.site_types)), "site_type"]))
+    if uncosted:
+        warnings.append(
+            f"existing sites of type(s) {uncosted} have no running costs in the catalogue: counted as 0"
+        )
     unknown_towns = sorted(set(s["town_code"]) - set(towns.index))
     if unknown_towns:
         warnings.append(f"{len(unknown_towns)} site town_code(s) not in the townships table, e.g. '{unknown_towns[0]}'")
