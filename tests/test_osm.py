@@ -34,8 +34,28 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWa
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "tests" / "data" / "osm" / "mini_guangyuan.osm"
-ROAD_COLS = ["road_class", "maxspeed", "oneway", "source", "u", "v", "length_m", "name", "osm_way_id", "geometry"]
-FAC_COLS = ["facility_id", "name", "facility_type", "town_code", "county_code", "capacity", "boarding", "source"]
+ROAD_COLS = [
+    "road_class",
+    "maxspeed",
+    "oneway",
+    "source",
+    "u",
+    "v",
+    "length_m",
+    "name",
+    "osm_way_id",
+    "geometry",
+]
+FAC_COLS = [
+    "facility_id",
+    "name",
+    "facility_type",
+    "town_code",
+    "county_code",
+    "capacity",
+    "boarding",
+    "source",
+]
 
 
 @pytest.fixture(scope="session")
@@ -91,7 +111,9 @@ def check_demand(dem: gpd.GeoDataFrame) -> None:
     for col in ("children", "children_0_5", "children_6_13", "children_14_16"):
         assert dem[col].dtype == np.int64
         assert (dem[col] >= 0).all()
-    assert (dem["children_0_5"] + dem["children_6_13"] + dem["children_14_16"] == dem["children"]).all()
+    assert (
+        dem["children_0_5"] + dem["children_6_13"] + dem["children_14_16"] == dem["children"]
+    ).all()
     assert set(dem["kind"]) <= {"village", "community", "other"}
     assert set(dem["location_source"]) <= {"osm"}
     assert set(dem["children_source"]) <= {"modelled"}
@@ -121,9 +143,13 @@ def check_u_v_match_geometry(roads: gpd.GeoDataFrame) -> None:
     """Geometry runs from node u to node v: every node id has one coordinate."""
     first = shapely.get_coordinates(shapely.get_point(roads.geometry.values, 0))
     last = shapely.get_coordinates(shapely.get_point(roads.geometry.values, -1))
-    pts = pd.DataFrame({"node": np.concatenate([roads["u"], roads["v"]]),
-                        "x": np.concatenate([first[:, 0], last[:, 0]]).round(7),
-                        "y": np.concatenate([first[:, 1], last[:, 1]]).round(7)})
+    pts = pd.DataFrame(
+        {
+            "node": np.concatenate([roads["u"], roads["v"]]),
+            "x": np.concatenate([first[:, 0], last[:, 0]]).round(7),
+            "y": np.concatenate([first[:, 1], last[:, 1]]).round(7),
+        }
+    )
     assert (pts.drop_duplicates().groupby("node").size() == 1).all()
 
 
@@ -156,7 +182,7 @@ def test_helsinki_facilities(helsinki):
 def test_test_area_kindergarten_and_childcare(test_area):
     fac = test_area.facilities
     check_facilities(fac)
-    types = dict(zip(fac["name"], fac["facility_type"]))
+    types = dict(zip(fac["name"], fac["facility_type"], strict=True))
     assert types["Otsonkallio"] == "kindergarten"
     assert types["Malmingin päiväkoti"] == "day_care"
     assert types["Helilän koulu"] == "school"
@@ -222,7 +248,7 @@ def test_xml_roads_oneway_cases(mini):
 def test_xml_facility_mapping(mini):
     fac = mini.facilities
     check_facilities(fac)
-    t = dict(zip(fac["facility_id"], fac["facility_type"]))
+    t = dict(zip(fac["facility_id"], fac["facility_type"], strict=True))
     assert t == {
         "osm:node/30": "police",
         "osm:node/31": "kindergarten",
@@ -265,7 +291,9 @@ def test_xml_places_admin_demand(mini):
 
 
 def test_xml_residential_rule(mini):
-    dem = demand_from_osm(mini, method="residential", floor_area_per_person_m2=40.0, landuse_m2_per_person=150.0)
+    dem = demand_from_osm(
+        mini, method="residential", floor_area_per_person_m2=40.0, landuse_m2_per_person=150.0
+    )
     check_demand(dem)
     assert len(dem) == 1  # house and residential landuse chain into one settlement
     r = dem.iloc[0]
@@ -305,8 +333,12 @@ def test_pyrosm_edges_reverse_oneway():
             "v": [11, 12, 13, 14],
             "tags": [None, json.dumps({"junction": "roundabout"}), None, None],
         },
-        geometry=[LineString([(0, 0), (0.001, 0)]), LineString([(0.001, 0), (0.002, 0)]),
-                  LineString([(0.002, 0), (0.003, 0)]), LineString([(0.003, 0), (0.004, 0)])],
+        geometry=[
+            LineString([(0, 0), (0.001, 0)]),
+            LineString([(0.001, 0), (0.002, 0)]),
+            LineString([(0.002, 0), (0.003, 0)]),
+            LineString([(0.003, 0), (0.004, 0)]),
+        ],
         crs="EPSG:4326",
     )
     roads = sosm._roads_from_pyrosm_edges(edges)
@@ -351,11 +383,21 @@ def test_missing_unknown_and_bad_args(tmp_path):
     with pytest.raises(InputError):
         read_osm_file(MINI, bbox_or_polygon=(1, 1, 0, 0))
     with pytest.raises(InputError):
-        demand_from_osm(OSMData(*(sosm._empty(c) for c in (sosm.ROAD_COLUMNS, sosm.FACILITY_COLUMNS, sosm.PLACE_COLUMNS))), method="census")
+        demand_from_osm(
+            OSMData(
+                *(
+                    sosm._empty(c)
+                    for c in (sosm.ROAD_COLUMNS, sosm.FACILITY_COLUMNS, sosm.PLACE_COLUMNS)
+                )
+            ),
+            method="census",
+        )
 
 
 def test_empty_demand_ok():
-    empty = OSMData(*(sosm._empty(c) for c in (sosm.ROAD_COLUMNS, sosm.FACILITY_COLUMNS, sosm.PLACE_COLUMNS)))
+    empty = OSMData(
+        *(sosm._empty(c) for c in (sosm.ROAD_COLUMNS, sosm.FACILITY_COLUMNS, sosm.PLACE_COLUMNS))
+    )
     dem = demand_from_osm(empty)
     assert len(dem) == 0 and list(dem.columns) == [*DEMAND_COLUMNS, "geometry"]
 
@@ -366,9 +408,25 @@ def test_empty_demand_ok():
 def _overpass_like_graph_from_xml(path: Path) -> nx.MultiDiGraph:
     """What graph_from_polygon(network_type="all") returns: highways only, osmnx's exclusions."""
     G = ox.graph_from_xml(path, simplify=False, retain_all=True)
-    excluded = {"abandoned", "construction", "no", "planned", "platform", "proposed", "raceway", "razed", "rest_area", "services"}
-    G.remove_edges_from([(u, v, k) for u, v, k, d in G.edges(keys=True, data=True)
-                         if "highway" not in d or d["highway"] in excluded or d.get("area") == "yes"])
+    excluded = {
+        "abandoned",
+        "construction",
+        "no",
+        "planned",
+        "platform",
+        "proposed",
+        "raceway",
+        "razed",
+        "rest_area",
+        "services",
+    }
+    G.remove_edges_from(
+        [
+            (u, v, k)
+            for u, v, k, d in G.edges(keys=True, data=True)
+            if "highway" not in d or d["highway"] in excluded or d.get("area") == "yes"
+        ]
+    )
     G.remove_nodes_from([n for n in list(G) if G.degree(n) == 0])
     return ox.simplify_graph(G)
 
@@ -392,8 +450,10 @@ class FakeOsmnx:
 
 
 def test_download_xml_same_tables_and_cache(tmp_path, monkeypatch, mini):
-    fake = FakeOsmnx(lambda: _overpass_like_graph_from_xml(MINI),
-                     lambda poly, tags: ox.features_from_xml(MINI, polygon=poly, tags=tags))
+    fake = FakeOsmnx(
+        lambda: _overpass_like_graph_from_xml(MINI),
+        lambda poly, tags: ox.features_from_xml(MINI, polygon=poly, tags=tags),
+    )
     monkeypatch.setattr(ox, "graph_from_polygon", fake.graph_from_polygon)
     monkeypatch.setattr(ox, "features_from_polygon", fake.features_from_polygon)
     area = box(105.79, 32.39, 105.82, 32.42)
@@ -404,9 +464,15 @@ def test_download_xml_same_tables_and_cache(tmp_path, monkeypatch, mini):
     a = got.roads.sort_values(key).reset_index(drop=True)
     b = mini.roads.sort_values(key).reset_index(drop=True)
     check_roads(a)
-    pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        a.drop(columns="geometry"), b.drop(columns="geometry"), check_dtype=False
+    )
     assert a.geometry.geom_equals_exact(b.geometry, tolerance=1e-9).all()
-    pd.testing.assert_frame_equal(got.facilities.drop(columns="geometry"), mini.facilities.drop(columns="geometry"), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        got.facilities.drop(columns="geometry"),
+        mini.facilities.drop(columns="geometry"),
+        check_dtype=False,
+    )
     assert got.facilities.geometry.distance(mini.facilities.geometry).max() < 1e-9
     assert got.places["place_id"].tolist() == mini.places["place_id"].tolist()
     assert got.admin["admin_id"].tolist() == ["osm:relation/200"]
@@ -418,11 +484,21 @@ def test_download_xml_same_tables_and_cache(tmp_path, monkeypatch, mini):
     meta = json.loads((entries[0] / "meta.json").read_text(encoding="utf-8"))
     assert meta["n_edges"] > 0 and meta["n_features"] > 0
     # second call (same polygon, other vertex order): osmnx is not called
-    monkeypatch.setattr(ox, "graph_from_polygon", lambda *a, **k: pytest.fail("osmnx called despite cache"))
-    monkeypatch.setattr(ox, "features_from_polygon", lambda *a, **k: pytest.fail("osmnx called despite cache"))
-    again = download_osm(shapely.Polygon(list(area.exterior.coords)[::-1]), cache_dir=tmp_path / "cache")
-    pd.testing.assert_frame_equal(again.roads.drop(columns="geometry"), got.roads.drop(columns="geometry"))
-    pd.testing.assert_frame_equal(again.facilities.drop(columns="geometry"), got.facilities.drop(columns="geometry"))
+    monkeypatch.setattr(
+        ox, "graph_from_polygon", lambda *a, **k: pytest.fail("osmnx called despite cache")
+    )
+    monkeypatch.setattr(
+        ox, "features_from_polygon", lambda *a, **k: pytest.fail("osmnx called despite cache")
+    )
+    again = download_osm(
+        shapely.Polygon(list(area.exterior.coords)[::-1]), cache_dir=tmp_path / "cache"
+    )
+    pd.testing.assert_frame_equal(
+        again.roads.drop(columns="geometry"), got.roads.drop(columns="geometry")
+    )
+    pd.testing.assert_frame_equal(
+        again.facilities.drop(columns="geometry"), got.facilities.drop(columns="geometry")
+    )
     assert again.source == got.source and again.source.startswith("overpass:")
 
 
@@ -433,21 +509,40 @@ def _osmnx_graph_from_pyrosm(path: str) -> nx.MultiDiGraph:
     nodes, edges = pyrosm.OSM(path).get_network(network_type="all", nodes=True)
     edges = edges[~edges["highway"].isin(["corridor", "elevator"])]
     oneway = edges["oneway"].fillna("").isin(["yes", "true", "1"]).to_numpy()
-    fwd = pd.DataFrame({"u": edges["u"].to_numpy(), "v": edges["v"].to_numpy(), "key": 0,
-                        "osmid": edges["id"].to_numpy(), "highway": edges["highway"].to_numpy(),
-                        "maxspeed": edges["maxspeed"].to_numpy(), "name": edges["name"].to_numpy(),
-                        "oneway": oneway, "reversed": False, "length": edges["length"].to_numpy()})
+    fwd = pd.DataFrame(
+        {
+            "u": edges["u"].to_numpy(),
+            "v": edges["v"].to_numpy(),
+            "key": 0,
+            "osmid": edges["id"].to_numpy(),
+            "highway": edges["highway"].to_numpy(),
+            "maxspeed": edges["maxspeed"].to_numpy(),
+            "name": edges["name"].to_numpy(),
+            "oneway": oneway,
+            "reversed": False,
+            "length": edges["length"].to_numpy(),
+        }
+    )
     geom = edges.geometry.to_numpy()
     back = fwd[~oneway].copy()
-    back["u"], back["v"], back["reversed"] = fwd.loc[~oneway, "v"].to_numpy(), fwd.loc[~oneway, "u"].to_numpy(), True
+    back["u"], back["v"], back["reversed"] = (
+        fwd.loc[~oneway, "v"].to_numpy(),
+        fwd.loc[~oneway, "u"].to_numpy(),
+        True,
+    )
     both = pd.concat([fwd, back], ignore_index=True)
     both_geom = np.concatenate([geom, shapely.reverse(geom[~oneway])])
     # parallel edges between the same nodes get distinct keys
     both["key"] = both.groupby(["u", "v"]).cumcount()
-    gdf_edges = gpd.GeoDataFrame(both, geometry=both_geom, crs="EPSG:4326").set_index(["u", "v", "key"])
-    gdf_nodes = gpd.GeoDataFrame({"x": nodes["lon"].to_numpy(), "y": nodes["lat"].to_numpy()},
-                                 geometry=gpd.points_from_xy(nodes["lon"], nodes["lat"]), crs="EPSG:4326",
-                                 index=pd.Index(nodes["id"].to_numpy(), name="osmid"))
+    gdf_edges = gpd.GeoDataFrame(both, geometry=both_geom, crs="EPSG:4326").set_index(
+        ["u", "v", "key"]
+    )
+    gdf_nodes = gpd.GeoDataFrame(
+        {"x": nodes["lon"].to_numpy(), "y": nodes["lat"].to_numpy()},
+        geometry=gpd.points_from_xy(nodes["lon"], nodes["lat"]),
+        crs="EPSG:4326",
+        index=pd.Index(nodes["id"].to_numpy(), name="osmid"),
+    )
     G = ox.graph_from_gdfs(gdf_nodes, gdf_edges)
     G.remove_nodes_from([n for n in list(G) if G.degree(n) == 0])
     return ox.simplify_graph(G)

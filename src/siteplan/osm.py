@@ -56,7 +56,7 @@ from pyproj import Geod
 from shapely.geometry import MultiPolygon, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
-from siteplan.errors import CRSError, InputError, SiteplanError
+from siteplan.errors import CRSError, InputError, OSMDownloadError
 from siteplan.scenario import FACILITY_TYPES
 
 __all__ = [
@@ -190,7 +190,17 @@ _NAME_RULES = [
     ("village_committee", re.compile("村民委员会|村委会|居民委员会|居委会")),
 ]
 
-ROAD_COLUMNS = ["road_class", "maxspeed", "oneway", "source", "u", "v", "length_m", "name", "osm_way_id"]
+ROAD_COLUMNS = [
+    "road_class",
+    "maxspeed",
+    "oneway",
+    "source",
+    "u",
+    "v",
+    "length_m",
+    "name",
+    "osm_way_id",
+]
 FACILITY_COLUMNS = [
     "facility_id", "name", "facility_type", "town_code", "county_code", "capacity",
     "boarding", "source", "osm_tags",
@@ -198,10 +208,6 @@ FACILITY_COLUMNS = [
 PLACE_COLUMNS = ["place_id", "name", "place", "population"]
 RESIDENTIAL_COLUMNS = ["osm_id", "kind", "building", "levels"]
 ADMIN_COLUMNS = ["admin_id", "name", "admin_level"]
-
-
-class OSMDownloadError(SiteplanError):
-    """OpenStreetMap data could not be downloaded (no network, Overpass error or timeout)."""
 
 
 @dataclass(frozen=True)
@@ -246,7 +252,11 @@ class OSMData:
 
 
 def _empty(columns: list[str]) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({c: pd.Series([], dtype=object) for c in columns}, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
+    return gpd.GeoDataFrame(
+        {c: pd.Series([], dtype=object) for c in columns},
+        geometry=gpd.GeoSeries([], crs=WGS84),
+        crs=WGS84,
+    )
 
 
 def _text(value: Any) -> str:
@@ -284,7 +294,9 @@ def _tag_getter(gdf: pd.DataFrame):
     def get(key: str) -> pd.Series:
         nonlocal parsed
         if key in gdf.columns:
-            return pd.Series([_text(v) for v in gdf[key].to_numpy(dtype=object)], index=gdf.index, dtype=object)
+            return pd.Series(
+                [_text(v) for v in gdf[key].to_numpy(dtype=object)], index=gdf.index, dtype=object
+            )
         if "tags" not in gdf.columns:
             return pd.Series([""] * len(gdf), index=gdf.index, dtype=object)
         if parsed is None:
@@ -318,7 +330,9 @@ def geodesic_length_m(geoms: Iterable[BaseGeometry] | gpd.GeoSeries) -> np.ndarr
     numpy.ndarray
         Length of each geometry in metres (float64).
     """
-    arr = np.asarray(list(geoms) if not isinstance(geoms, gpd.GeoSeries) else geoms.values, dtype=object)
+    arr = np.asarray(
+        list(geoms) if not isinstance(geoms, gpd.GeoSeries) else geoms.values, dtype=object
+    )
     out = np.zeros(len(arr), dtype=float)
     if len(arr) == 0:
         return out
@@ -326,7 +340,9 @@ def geodesic_length_m(geoms: Iterable[BaseGeometry] | gpd.GeoSeries) -> np.ndarr
     if len(coords) < 2:
         return out
     same = idx[1:] == idx[:-1]
-    _, _, d = _GEOD.inv(coords[:-1, 0][same], coords[:-1, 1][same], coords[1:, 0][same], coords[1:, 1][same])
+    _, _, d = _GEOD.inv(
+        coords[:-1, 0][same], coords[:-1, 1][same], coords[1:, 0][same], coords[1:, 1][same]
+    )
     np.add.at(out, idx[1:][same], d)
     return out
 
@@ -396,7 +412,7 @@ def _roads_from_pyrosm_edges(edges: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     area = get("area")
     edges = edges[area.to_numpy() != "yes"]
     get = _tag_getter(edges)
-    norm = [normalise_oneway(o, j) for o, j in zip(get("oneway"), get("junction"))]
+    norm = [normalise_oneway(o, j) for o, j in zip(get("oneway"), get("junction"), strict=True)]
     oneway = np.array([n[0] for n in norm], dtype=object)
     rev = np.array([n[1] for n in norm], dtype=bool)
     geom = edges.geometry.to_numpy().copy()
@@ -467,19 +483,37 @@ def roads_from_graph(G: Any) -> gpd.GeoDataFrame:
         return _empty(ROAD_COLUMNS)
     crs = G.graph.get("crs", WGS84)
     if gpd.GeoSeries([], crs=crs).crs != gpd.GeoSeries([], crs=WGS84).crs:
-        raise CRSError(f"osmnx graph must be in EPSG:4326, got {crs}", hint="do not project it first")
+        raise CRSError(
+            f"osmnx graph must be in EPSG:4326, got {crs}", hint="do not project it first"
+        )
     edges = ox.graph_to_gdfs(G, nodes=False, fill_edge_geometry=True).reset_index()
-    highway = [_pick_class(_as_list(h)) for h in edges["highway"]] if "highway" in edges else [""] * len(edges)
-    maxspeed = [_pick_maxspeed(_as_list(m)) for m in edges["maxspeed"]] if "maxspeed" in edges else [""] * len(edges)
+    highway = (
+        [_pick_class(_as_list(h)) for h in edges["highway"]]
+        if "highway" in edges
+        else [""] * len(edges)
+    )
+    maxspeed = (
+        [_pick_maxspeed(_as_list(m)) for m in edges["maxspeed"]]
+        if "maxspeed" in edges
+        else [""] * len(edges)
+    )
     names = [_text(_as_list(n)) for n in edges["name"]] if "name" in edges else [""] * len(edges)
-    area = [("yes" in [_text(a) for a in _as_list(x)]) for x in edges["area"]] if "area" in edges else [False] * len(edges)
+    area = (
+        [("yes" in [_text(a) for a in _as_list(x)]) for x in edges["area"]]
+        if "area" in edges
+        else [False] * len(edges)
+    )
     osmids = [";".join(sorted({str(int(float(i))) for i in _as_list(x)})) for x in edges["osmid"]]
 
     def is_oneway(x: Any) -> bool:
         vals = _as_list(x)
         return any(v is True or _text(v) in {"True", "true", "yes"} for v in vals)
 
-    oneway = np.array([is_oneway(x) for x in edges["oneway"]], dtype=bool) if "oneway" in edges else np.zeros(len(edges), bool)
+    oneway = (
+        np.array([is_oneway(x) for x in edges["oneway"]], dtype=bool)
+        if "oneway" in edges
+        else np.zeros(len(edges), bool)
+    )
     u = edges["u"].to_numpy(dtype="int64")
     v = edges["v"].to_numpy(dtype="int64")
     geom = edges.geometry.to_numpy()
@@ -512,13 +546,17 @@ def _element_ids(gdf: gpd.GeoDataFrame) -> np.ndarray:
         et, ids = gdf["osm_type"], gdf["id"]
     else:
         raise InputError("OSM features without element type and id columns")
-    return np.array([f"{_text(t)}/{int(float(i))}" for t, i in zip(et, ids)], dtype=object)
+    return np.array(
+        [f"{_text(t)}/{int(float(i))}" for t, i in zip(et, ids, strict=True)], dtype=object
+    )
 
 
 def _points(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
     """Points stay; lines and polygons become a representative point (inside the shape)."""
     return gpd.GeoSeries(
-        np.where(geoms.geom_type == "Point", geoms.to_numpy(), geoms.representative_point().to_numpy()),
+        np.where(
+            geoms.geom_type == "Point", geoms.to_numpy(), geoms.representative_point().to_numpy()
+        ),
         index=geoms.index,
         crs=geoms.crs,
     )
@@ -560,7 +598,12 @@ def _classify(get) -> tuple[list[str], list[str]]:
                     t, why = "day_care", "social_facility=day_care+for=child"
                 elif fors & _CHILD_FOR:
                     t, why = "welfare_home", f"social_facility:for={sfor.iat[i]}"
-            elif a == "townhall" and th_type.iat[i] in {"village", "community", "quarter", "neighbourhood"}:
+            elif a == "townhall" and th_type.iat[i] in {
+                "village",
+                "community",
+                "quarter",
+                "neighbourhood",
+            }:
                 t, why = "village_committee", f"amenity=townhall+townhall:type={th_type.iat[i]}"
             elif a == "community_centre":
                 t, why = "village_committee", "amenity=community_centre"
@@ -677,7 +720,9 @@ def _polygonal(f: gpd.GeoDataFrame) -> np.ndarray:
     return f.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
 
 
-def _residential_from_features(features: gpd.GeoDataFrame | None, landuse: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+def _residential_from_features(
+    features: gpd.GeoDataFrame | None, landuse: gpd.GeoDataFrame | None = None
+) -> gpd.GeoDataFrame:
     parts = []
     for frame in (features, landuse):
         if frame is None or len(frame) == 0:
@@ -710,7 +755,11 @@ def _residential_from_features(features: gpd.GeoDataFrame | None, landuse: gpd.G
     if not parts:
         return _empty(RESIDENTIAL_COLUMNS)
     out = pd.concat(parts, ignore_index=True)
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=WGS84).drop_duplicates(subset="osm_id").reset_index(drop=True)
+    return (
+        gpd.GeoDataFrame(out, geometry="geometry", crs=WGS84)
+        .drop_duplicates(subset="osm_id")
+        .reset_index(drop=True)
+    )
 
 
 def _admin_from_features(features: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
@@ -739,7 +788,9 @@ def _admin_from_features(features: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
     ).reset_index(drop=True)
 
 
-def _data_from_graph_and_features(G: Any, features: gpd.GeoDataFrame | None, source: str) -> OSMData:
+def _data_from_graph_and_features(
+    G: Any, features: gpd.GeoDataFrame | None, source: str
+) -> OSMData:
     return OSMData(
         roads=roads_from_graph(G),
         facilities=facilities_from_features(features),
@@ -805,12 +856,17 @@ def _bbox_polygon(bbox_or_polygon: Any) -> Polygon | MultiPolygon | None:
                 "bbox_or_polygon must be (min_lon, min_lat, max_lon, max_lat) or a shapely Polygon"
             ) from None
         if not (minx < maxx and miny < maxy):
-            raise InputError(f"empty bounding box {tuple(bbox_or_polygon)}", hint="order is (min_lon, min_lat, max_lon, max_lat)")
+            raise InputError(
+                f"empty bounding box {tuple(bbox_or_polygon)}",
+                hint="order is (min_lon, min_lat, max_lon, max_lat)",
+            )
         poly = box(minx, miny, maxx, maxy)
     if poly.is_empty:
         raise InputError("bbox_or_polygon is empty")
     minx, miny, maxx, maxy = poly.bounds
-    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90):
+    if not (
+        -180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90
+    ):
         raise CRSError(
             f"polygon bounds {poly.bounds} are not longitude/latitude degrees",
             hint="give the area in EPSG:4326",
@@ -881,7 +937,9 @@ def _read_xml(path: Path, poly: Polygon | MultiPolygon | None) -> OSMData:
     except ParseError as e:
         raise InputError(f"not valid OSM XML ({e})", file=path) from None
     except (KeyError, ValueError, TypeError) as e:
-        raise InputError(f"could not read OSM XML file: {type(e).__name__}: {e}", file=path) from None
+        raise InputError(
+            f"could not read OSM XML file: {type(e).__name__}: {e}", file=path
+        ) from None
     return _data_from_graph_and_features(G, features, str(path))
 
 
@@ -926,7 +984,9 @@ def read_osm_file(
         data = _read_xml(path, poly)
     else:
         raise InputError(
-            "unknown OSM file type", file=path, hint="expected .osm.pbf (pyrosm) or .osm XML (osmnx)"
+            "unknown OSM file type",
+            file=path,
+            hint="expected .osm.pbf (pyrosm) or .osm XML (osmnx)",
         )
     if poly is not None:
         data = _clip_points(data, poly)
@@ -1029,7 +1089,9 @@ def download_osm(
     import osmnx as ox
 
     if not isinstance(polygon, (Polygon, MultiPolygon)):
-        raise InputError(f"download_osm needs a shapely Polygon or MultiPolygon, got {type(polygon).__name__}")
+        raise InputError(
+            f"download_osm needs a shapely Polygon or MultiPolygon, got {type(polygon).__name__}"
+        )
     polygon = _bbox_polygon(polygon)
     key = polygon_cache_key(polygon, network_type)
     root = Path(cache_dir)
@@ -1039,15 +1101,21 @@ def download_osm(
         try:
             meta = json.loads(meta_file.read_text(encoding="utf-8"))
             G = ox.load_graphml(entry / "graph.graphml") if meta.get("n_edges", 0) else None
-            feats = gpd.read_file(entry / "features.gpkg", layer="features") if meta.get("n_features", 0) else None
-        except Exception as e:  # noqa: BLE001 - a broken cache entry is re-downloaded
+            feats = (
+                gpd.read_file(entry / "features.gpkg", layer="features")
+                if meta.get("n_features", 0)
+                else None
+            )
+        except Exception:  # noqa: BLE001 - an unreadable cache entry is downloaded again
             shutil.rmtree(entry, ignore_errors=True)
-            return download_osm(polygon, cache_dir=cache_dir, network_type=network_type, refresh=True)
-        return _data_from_graph_and_features(G, feats, f"overpass:{key}")
+        else:
+            return _data_from_graph_and_features(G, feats, f"overpass:{key}")
 
     try:
         try:
-            G = ox.graph_from_polygon(polygon, network_type=network_type, simplify=True, retain_all=True)
+            G = ox.graph_from_polygon(
+                polygon, network_type=network_type, simplify=True, retain_all=True
+            )
         except ox._errors.InsufficientResponseError:
             G = None
         try:
@@ -1058,7 +1126,9 @@ def download_osm(
         raise OSMDownloadError(f"OpenStreetMap download failed: {type(e).__name__}: {e}") from None
     except Exception as e:
         if type(e).__module__.startswith(("requests", "urllib3", "osmnx")):
-            raise OSMDownloadError(f"OpenStreetMap download failed: {type(e).__name__}: {e}") from None
+            raise OSMDownloadError(
+                f"OpenStreetMap download failed: {type(e).__name__}: {e}"
+            ) from None
         raise
 
     root.mkdir(parents=True, exist_ok=True)
@@ -1079,7 +1149,9 @@ def download_osm(
             "downloaded_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "source": "OpenStreetMap contributors (ODbL) via Overpass API",
         }
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
+        (tmp / "meta.json").write_text(
+            json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8"
+        )
         if entry.exists():
             shutil.rmtree(entry)
         os.replace(tmp, entry)
@@ -1143,7 +1215,9 @@ def _resolve_work_crs(gdf: gpd.GeoDataFrame, work_crs: str) -> Any:
         return gdf.estimate_utm_crs()
     crs = gpd.GeoSeries([], crs=work_crs).crs
     if crs is None or not crs.is_projected:
-        raise CRSError(f"work_crs {work_crs} is not a projected CRS", hint='use a UTM zone or "auto"')
+        raise CRSError(
+            f"work_crs {work_crs} is not a projected CRS", hint='use a UTM zone or "auto"'
+        )
     return crs
 
 
@@ -1157,7 +1231,12 @@ def _area_labels(
     if len(admin):
         a = admin[admin["admin_level"] == level]
         if len(a):
-            j = gpd.sjoin(pts[["geometry"]].reset_index(drop=True), a[["admin_id", "name", "geometry"]], how="left", predicate="within")
+            j = gpd.sjoin(
+                pts[["geometry"]].reset_index(drop=True),
+                a[["admin_id", "name", "geometry"]],
+                how="left",
+                predicate="within",
+            )
             j = j[~j.index.duplicated(keep="first")].sort_index()
             codes = np.array(j["admin_id"].fillna("").astype(object).to_numpy(), dtype=object)
             names = np.array(j["name"].fillna("").astype(object).to_numpy(), dtype=object)
@@ -1166,21 +1245,30 @@ def _area_labels(
         xy = shapely.get_coordinates(pts.to_crs(crs).geometry.to_numpy()[missing])
         ix = np.floor(xy[:, 0] / grid_m).astype("int64")
         iy = np.floor(xy[:, 1] / grid_m).astype("int64")
-        labels = np.array([f"{prefix}:{a}_{b}" for a, b in zip(ix, iy)], dtype=object)
+        labels = np.array([f"{prefix}:{a}_{b}" for a, b in zip(ix, iy, strict=True)], dtype=object)
         codes[missing] = labels
         names[missing] = labels
     return codes, names
 
 
-def _demand_places(data: OSMData, place_types: Iterable[str], place_population: Mapping[str, float]) -> gpd.GeoDataFrame:
+def _demand_places(
+    data: OSMData, place_types: Iterable[str], place_population: Mapping[str, float]
+) -> gpd.GeoDataFrame:
     p = data.places
     p = p[p["place"].isin(list(place_types))].copy()
     pop = p["population"].to_numpy(dtype=float)
     default = p["place"].map(lambda t: place_population.get(t, math.nan)).to_numpy(dtype=float)
     pop = np.where(np.isfinite(pop), pop, default)
-    kind = np.where(p["place"].isin(["village", "hamlet", "isolated_dwelling", "farm"]), "village", "community")
+    kind = np.where(
+        p["place"].isin(["village", "hamlet", "isolated_dwelling", "farm"]), "village", "community"
+    )
     return gpd.GeoDataFrame(
-        {"village_code": p["place_id"].to_numpy(), "village_name": p["name"].to_numpy(), "kind": kind, "population": pop},
+        {
+            "village_code": p["place_id"].to_numpy(),
+            "village_name": p["name"].to_numpy(),
+            "kind": kind,
+            "population": pop,
+        },
         geometry=p.geometry.to_numpy(),
         crs=WGS84,
     )
@@ -1202,13 +1290,19 @@ def _demand_residential(
     r = data.residential
     r = r[(r["kind"] == "landuse") | r["building"].isin(list(building_types))]
     if len(r) == 0:
-        return gpd.GeoDataFrame({"village_code": [], "village_name": [], "kind": [], "population": []}, geometry=[], crs=WGS84)
+        return gpd.GeoDataFrame(
+            {"village_code": [], "village_name": [], "kind": [], "population": []},
+            geometry=[],
+            crs=WGS84,
+        )
     rm = r.to_crs(crs).reset_index(drop=True)
     area = rm.geometry.area.to_numpy()
     is_b = (rm["kind"] == "building").to_numpy()
     levels = rm["levels"].to_numpy(dtype=float)
     levels = np.where(np.isfinite(levels) & (levels > 0), levels, default_levels)
-    residents = np.where(is_b, area * levels / floor_area_per_person_m2, area / landuse_m2_per_person)
+    residents = np.where(
+        is_b, area * levels / floor_area_per_person_m2, area / landuse_m2_per_person
+    )
     # a landuse area counts only the residents its mapped buildings do not already give
     # (residual = max(0, landuse estimate - residents of buildings whose centroid is inside))
     if is_b.any() and (~is_b).any():
@@ -1226,9 +1320,25 @@ def _demand_residential(
     graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
     _, label = connected_components(graph, directed=False)
     cent = shapely.get_coordinates(shapely.centroid(geoms))
-    df = pd.DataFrame({"label": label, "w": residents, "x": cent[:, 0] * residents, "y": cent[:, 1] * residents,
-                       "cx": cent[:, 0], "cy": cent[:, 1], "osm_id": rm["osm_id"].to_numpy()})
-    g = df.groupby("label").agg(w=("w", "sum"), x=("x", "sum"), y=("y", "sum"), cx=("cx", "mean"), cy=("cy", "mean"), code=("osm_id", "min"))
+    df = pd.DataFrame(
+        {
+            "label": label,
+            "w": residents,
+            "x": cent[:, 0] * residents,
+            "y": cent[:, 1] * residents,
+            "cx": cent[:, 0],
+            "cy": cent[:, 1],
+            "osm_id": rm["osm_id"].to_numpy(),
+        }
+    )
+    g = df.groupby("label").agg(
+        w=("w", "sum"),
+        x=("x", "sum"),
+        y=("y", "sum"),
+        cx=("cx", "mean"),
+        cy=("cy", "mean"),
+        code=("osm_id", "min"),
+    )
     g = g[g["w"] >= min_residents]
     x = np.where(g["w"] > 0, g["x"] / g["w"].where(g["w"] > 0, 1), g["cx"])
     y = np.where(g["w"] > 0, g["y"] / g["w"].where(g["w"] > 0, 1), g["cy"])
@@ -1246,7 +1356,12 @@ def _demand_residential(
     if len(data.places) and len(pts):
         pl = data.places[data.places["name"] != ""].to_crs(crs)
         if len(pl):
-            j = gpd.sjoin_nearest(pts.to_crs(crs).reset_index(drop=True), pl[["name", "geometry"]], how="left", max_distance=2000.0)
+            j = gpd.sjoin_nearest(
+                pts.to_crs(crs).reset_index(drop=True),
+                pl[["name", "geometry"]],
+                how="left",
+                max_distance=2000.0,
+            )
             j = j[~j.index.duplicated(keep="first")].sort_index()
             pts["village_name"] = j["name"].fillna("").astype(object).to_numpy()
     return pts
@@ -1258,7 +1373,15 @@ def demand_from_osm(
     method: Literal["places", "residential"] = "places",
     child_share: float = DEFAULT_CHILD_SHARE,
     work_crs: str = "auto",
-    place_types: Iterable[str] = ("village", "hamlet", "isolated_dwelling", "neighbourhood", "quarter", "suburb", "town"),
+    place_types: Iterable[str] = (
+        "village",
+        "hamlet",
+        "isolated_dwelling",
+        "neighbourhood",
+        "quarter",
+        "suburb",
+        "town",
+    ),
     place_population: Mapping[str, float] | None = None,
     building_types: Iterable[str] = (*RESIDENTIAL_BUILDINGS, "yes"),
     floor_area_per_person_m2: float = 40.0,
@@ -1331,30 +1454,56 @@ def demand_from_osm(
         raise InputError(f"unknown demand method '{method}'", hint='use "places" or "residential"')
     if not (0 <= child_share <= 1):
         raise InputError(f"child_share must be within 0..1, got {child_share}")
-    for nm, val in (("floor_area_per_person_m2", floor_area_per_person_m2), ("landuse_m2_per_person", landuse_m2_per_person),
-                    ("default_levels", default_levels), ("town_grid_km", town_grid_km), ("county_grid_km", county_grid_km)):
+    for nm, val in (
+        ("floor_area_per_person_m2", floor_area_per_person_m2),
+        ("landuse_m2_per_person", landuse_m2_per_person),
+        ("default_levels", default_levels),
+        ("town_grid_km", town_grid_km),
+        ("county_grid_km", county_grid_km),
+    ):
         if not (val > 0):
             raise InputError(f"{nm} must be > 0, got {val}")
     pop_table = dict(DEFAULT_PLACE_POPULATION)
     pop_table.update(place_population or {})
     layer = data.places if method == "places" else data.residential
     if len(layer) == 0:
-        pts = gpd.GeoDataFrame({"village_code": [], "village_name": [], "kind": [], "population": []}, geometry=[], crs=WGS84)
+        pts = gpd.GeoDataFrame(
+            {"village_code": [], "village_name": [], "kind": [], "population": []},
+            geometry=[],
+            crs=WGS84,
+        )
         crs = None
     else:
         crs = _resolve_work_crs(layer, work_crs)
         if method == "places":
             pts = _demand_places(data, place_types, pop_table)
         else:
-            pts = _demand_residential(data, crs, building_types, floor_area_per_person_m2, default_levels,
-                                      landuse_m2_per_person, cluster_m, min_residents)
+            pts = _demand_residential(
+                data,
+                crs,
+                building_types,
+                floor_area_per_person_m2,
+                default_levels,
+                landuse_m2_per_person,
+                cluster_m,
+                min_residents,
+            )
     n = len(pts)
     pop = np.nan_to_num(pts["population"].to_numpy(dtype=float), nan=0.0)
     children = np.floor(pop * child_share + 0.5).astype("int64")
     bands = _split_ages(children)
     if n:
-        tc, tn = _area_labels(pts, data.admin, town_admin_level, town_grid_km * 1000.0, f"grid{town_grid_km:g}km", crs)
-        cc, cn = _area_labels(pts, data.admin, county_admin_level, county_grid_km * 1000.0, f"grid{county_grid_km:g}km", crs)
+        tc, tn = _area_labels(
+            pts, data.admin, town_admin_level, town_grid_km * 1000.0, f"grid{town_grid_km:g}km", crs
+        )
+        cc, cn = _area_labels(
+            pts,
+            data.admin,
+            county_admin_level,
+            county_grid_km * 1000.0,
+            f"grid{county_grid_km:g}km",
+            crs,
+        )
     else:
         tc = tn = cc = cn = np.array([], dtype=object)
     out = gpd.GeoDataFrame(
