@@ -133,8 +133,8 @@ def decode_bytes(data: bytes, file: str | Path) -> tuple[str, str]:
 def _suspicious(ch: str) -> bool:
     """A character that GBK text of Chinese place data almost never holds."""
     o = ord(ch)
-    if 0x3040 <= o <= 0x30FF or 0xFF61 <= o <= 0xFF9F or 0xFE30 <= o <= 0xFE6F:
-        return True  # kana, half-width katakana, CJK compatibility/small forms
+    if 0x3040 <= o <= 0x30FF or 0x3100 <= o <= 0x312F or 0xFF61 <= o <= 0xFF9F or 0xFE30 <= o <= 0xFE6F:
+        return True  # kana, bopomofo, half-width katakana, CJK compatibility/small forms
     if 0x3400 <= o <= 0x9FFF or o > 0xFFFF:
         try:
             ch.encode("gb2312")
@@ -182,8 +182,8 @@ def _check_text(text: str, data: bytes, file: str | Path, encoding: str) -> None
             row = text.count("\n", 0, i) + 1
             raise InputError(
                 f"decoding as {encoding} gives a control or private-use character "
-                f"(U+{ord(ch):04X}) at character {i}: the file is binary or in an "
-                "unsupported encoding",
+                f"(U+{ord(ch):04X}) at character {i}: the text would be garbled; the file is "
+                "binary or in another encoding (Big5, Shift-JIS, ...)",
                 file=file,
                 row=row,
                 hint="save it as CSV UTF-8",
