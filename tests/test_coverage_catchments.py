@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point
 
-from siteplan.coverage import catchments
+from siteplan.coverage import catchments, village_coverage
 from siteplan.errors import InputError
+from siteplan.scenario import ServiceStandard
 
 network = pytest.importorskip("siteplan.network")
 
@@ -118,3 +119,24 @@ def test_catchment_errors(net):
         catchments(net, pd.DataFrame({"node": [0]}), "cycle", 600.0, UTM)
     with pytest.raises(InputError):
         catchments(net, pd.DataFrame({"x": [0]}), "walk", 600.0, UTM)
+
+
+def test_village_coverage_on_real_od_costs(net):
+    """snap + od_costs from siteplan.network feed village_coverage without glue code."""
+    villages = gpd.GeoDataFrame(
+        {"village_code": ["near", "far", "off"], "children": [3, 4, 5]},
+        geometry=_utm_points([(1000, 10), (2000, 2900), (-9000, 0)]),
+        crs=UTM,
+    )
+    sites = gpd.GeoDataFrame(
+        {"facility_id": ["F"], "facility_type": ["childrens_home"]},
+        geometry=_utm_points([(0, 0)]),
+        crs=UTM,
+    )
+    vs = network.snap(net, villages, 3000.0)
+    ss = network.snap(net, sites, 3000.0)
+    od = network.od_costs(net, vs, ss, "walk")
+    std = ServiceStandard(name="walk_30min", max_time_min=30)
+    cov = village_coverage(villages, sites, od, std, off_network=vs["off_network"])
+    assert cov["status"].tolist() == ["covered", "under_served", "off_network"]
+    assert cov["walk_30min_time_s"].iloc[0] == pytest.approx(720.0 + 10 / (3 / 3.6), rel=1e-6)
