@@ -435,3 +435,42 @@ def test_2sfca_conserves_supply(n_o, n_d, data, decay):
     served = R > 0
     assert np.all(A >= 0)
     assert (P * A).sum() == pytest.approx(S[served].sum(), rel=1e-9, abs=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 4), st.data())
+def test_coverage_matches_brute_force(n_v, n_s, data):
+    """covered <=> some care site (of the standard's types) has time <= limit; best = quickest."""
+    pairs = sorted(data.draw(st.sets(st.tuples(st.integers(0, n_v - 1), st.integers(0, n_s - 1)))))
+    times = data.draw(
+        st.lists(
+            st.sampled_from([0.0, 600.0, 1799.9, 1800.0, 1800.1, 4000.0]),
+            min_size=len(pairs),
+            max_size=len(pairs),
+        )
+    )
+    types = data.draw(
+        st.lists(
+            st.sampled_from(["childrens_home", "day_care", "police"]), min_size=n_s, max_size=n_s
+        )
+    )
+    off = data.draw(st.lists(st.booleans(), min_size=n_v, max_size=n_v))
+    v = pd.DataFrame({"village_code": [f"v{i}" for i in range(n_v)], "children": 1})
+    s = pd.DataFrame({"facility_id": [f"s{j}" for j in range(n_s)], "facility_type": types})
+    o = od([p[0] for p in pairs], [p[1] for p in pairs], times, n_origins=n_v, n_dest=n_s)
+    cov = village_coverage(v, s, o, WALK30, CARE, off_network=off)
+    for i in range(n_v):
+        ts = [t for (a, b), t in zip(pairs, times, strict=True) if a == i and types[b] != "police"]
+        best = min(ts, default=math.inf)
+        assert cov["walk_30min_time_s"].iloc[i] == best
+        assert cov["walk_30min_covered"].iloc[i] == (best <= 1800.0 and not off[i])
+        expect = (
+            "off_network"
+            if off[i]
+            else "covered"
+            if best <= 1800.0
+            else "unreachable"
+            if best == math.inf
+            else "under_served"
+        )
+        assert cov["status"].iloc[i] == expect

@@ -635,6 +635,10 @@ def plan_targets(
         where present and non-empty, else the nearest village point within
         ``village_match_m`` (500 m straight line in ``work_crs``).
 
+    Every row of ``villages`` is a village committee (村委会 and 居委会 alike); pass
+    ``villages[villages.kind == "village"]`` (and the matching coverage rows) to count
+    only 村委会. A township with no village rows is not counted.
+
     Rural boarding schools (facility type ``boarding_school``) are counted as served when a
     care site lies within ``school_adjacent_m`` (200 m straight line) of the school, or a
     ``school_care_home`` shares its ``town_code``. No target applies to them (shares only).
