@@ -197,6 +197,8 @@ def test_under_served_ranking_and_risk_weights(five):
     # scores: c 7 x 3 = 21, d 4 x 3 = 12, b 10 x (1 + 0.5/1800) = 10.003
     assert r["village_code"].tolist() == ["510800000003", "510800000004", "510800000002"]
     assert r["rank"].tolist() == [1, 2, 3]
+    assert r["children_not_covered"].tolist() == [7, 4, 10]
+    assert r["children_not_covered"].dtype == np.int64
     assert r.loc[12, "score"] == pytest.approx(7 * 3.0)
     assert r.loc[11, "score"] == pytest.approx(10 * (1 + 0.5 / 1800))
     assert r.loc[13, "score"] == pytest.approx(4 * 3.0)

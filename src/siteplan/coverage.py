@@ -504,7 +504,8 @@ def under_served(
     for c in ("village_code", "village_name", "town_code", "county_code"):
         df[c] = villages[c].astype(str) if c in villages.columns else ""
     df["status"] = pd.Series(status, index=df.index, dtype="str")
-    df["children_not_covered"] = np.where(covered, 0, children)
+    nc = np.where(covered, 0.0, children)
+    df["children_not_covered"] = nc.astype(np.int64) if np.all(nc == np.rint(nc)) else nc
     df["weighted_children"] = weighted
     df["time_s"] = coverage[f"{name}_time_s"].to_numpy(float)
     df["dist_m"] = coverage[f"{name}_dist_m"].to_numpy(float)
