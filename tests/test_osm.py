@@ -30,7 +30,7 @@ from siteplan.osm import (
 )
 from siteplan.scenario import FACILITY_TYPES, load_scenario
 
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning")
+pytestmark = []
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "tests" / "data" / "osm" / "mini_guangyuan.osm"
@@ -238,7 +238,8 @@ def test_xml_roads_oneway_cases(mini):
     assert by_way["103"]["oneway"].tolist() == ["yes"]  # junction=roundabout
     assert by_way["106"]["oneway"].tolist() == ["no"]  # oneway=no
     assert by_way["107"]["oneway"].tolist() == ["no"]  # oneway=reversible -> two-way
-    assert by_way["108"]["oneway"].tolist() == ["yes"]  # oneway=true
+    assert set(by_way["108"]["oneway"]) == {"yes"}  # oneway=true
+    assert len(by_way["108"]) == 2  # not simplified: one row per pair of nodes
     # a two-way street is one row, not two
     assert len(roads) == len(roads.drop_duplicates(subset=["osm_way_id", "u", "v"]))
     check_u_v_match_geometry(roads)
@@ -263,13 +264,16 @@ def test_xml_facility_mapping(mini):
         "osm:node/40": "childrens_home",
         "osm:node/41": "school_care_home",
         "osm:node/43": "health_centre",
+        "osm:node/47": "health_centre",
         "osm:way/110": "boarding_school",
-    }  # restaurant, a city hall without townhall:type and a seniors' home are not mapped
+    }  # restaurant, a city hall without townhall:type and a seniors' home are not mapped;
+    # the school node 46 inside the school grounds (way 110) is the same school: dropped
     row = fac.set_index("facility_id")
     assert row.loc["osm:node/31", "name"] == "中心幼儿园"  # from name:zh
     assert row.loc["osm:node/34", "name"] == "Orphanage"  # from name:en
     assert bool(row.loc["osm:way/110", "boarding"]) is True
     assert row.loc["osm:node/43", "capacity"] == 120
+    assert row.loc["osm:way/110", "capacity"] == 600  # from the merged node
     school = shapely.box(105.8030, 32.4050, 105.8040, 32.4060)
     assert school.contains(row.loc["osm:way/110", "geometry"])
 
@@ -449,6 +453,15 @@ class FakeOsmnx:
         return self.features(polygon, tags)
 
 
+def test_xml_simplify(mini):
+    simple = read_osm_file(MINI, simplify=True).roads
+    check_roads(simple)
+    assert len(simple) == len(mini.roads) - 1  # way 108 (10-11-9) becomes one row
+    r = simple[simple["osm_way_id"] == "108"].iloc[0]
+    assert (r["u"], r["v"], r["oneway"], len(r.geometry.coords)) == (10, 9, "yes", 3)
+    assert simple["length_m"].sum() == pytest.approx(mini.roads["length_m"].sum(), rel=1e-12)
+
+
 def test_download_xml_same_tables_and_cache(tmp_path, monkeypatch, mini):
     fake = FakeOsmnx(
         lambda: _overpass_like_graph_from_xml(MINI),
@@ -459,10 +472,10 @@ def test_download_xml_same_tables_and_cache(tmp_path, monkeypatch, mini):
     area = box(105.79, 32.39, 105.82, 32.42)
     got = download_osm(area, cache_dir=tmp_path / "cache")
     assert fake.calls == ["graph", "features"]
-    # the same tables as the local XML reader
+    # the same tables as the local XML reader (simplified like graph_from_polygon)
     key = ["osm_way_id", "u", "v"]
     a = got.roads.sort_values(key).reset_index(drop=True)
-    b = mini.roads.sort_values(key).reset_index(drop=True)
+    b = read_osm_file(MINI, simplify=True).roads.sort_values(key).reset_index(drop=True)
     check_roads(a)
     pd.testing.assert_frame_equal(
         a.drop(columns="geometry"), b.drop(columns="geometry"), check_dtype=False
@@ -473,7 +486,7 @@ def test_download_xml_same_tables_and_cache(tmp_path, monkeypatch, mini):
         mini.facilities.drop(columns="geometry"),
         check_dtype=False,
     )
-    assert got.facilities.geometry.distance(mini.facilities.geometry).max() < 1e-9
+    assert got.facilities.geometry.geom_equals_exact(mini.facilities.geometry, tolerance=1e-9).all()
     assert got.places["place_id"].tolist() == mini.places["place_id"].tolist()
     assert got.admin["admin_id"].tolist() == ["osm:relation/200"]
     check_demand(demand_from_osm(got))
@@ -566,6 +579,14 @@ def test_download_pbf_graph_matches_file_reader(tmp_path, monkeypatch, helsinki)
     ends = lambda r: set(r["u"]) | set(r["v"])  # noqa: E731
     assert ends(got.roads) <= ends(helsinki.roads)
     check_u_v_match_geometry(got.roads)
+    # and the pbf reader with simplify=True gives exactly these rows
+    key = ["u", "v", "osm_way_id"]
+    a = got.roads.sort_values(key).reset_index(drop=True)
+    b = sosm._simplify_roads(helsinki.roads).sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        a.drop(columns=["geometry", "length_m"]), b.drop(columns=["geometry", "length_m"])
+    )
+    np.testing.assert_allclose(a["length_m"], b["length_m"], rtol=1e-9)
 
 
 def test_download_failure_is_siteplan_error(tmp_path, monkeypatch):

