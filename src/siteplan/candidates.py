@@ -52,7 +52,7 @@ ACTIONS = ("existing", "upgrade", "new")
 VILLAGE_MATCH_M = 500.0
 
 #: k-means restarts (fixed so that results are reproducible with the seed).
-KMEANS_N_INIT = 10
+KMEANS_N_INIT = 4
 
 
 def _str_col(df: pd.DataFrame, col: str) -> np.ndarray:
