@@ -386,11 +386,9 @@ def read_layer(
         )
     errs: list[InputError] = []
     geoms = gdf.geometry.values
-    types = shapely.get_type_id(np.asarray(geoms))
     type_names = np.array(
         [g.geom_type if g is not None else "None" for g in geoms], dtype=object
     )
-    del types
     for i in np.flatnonzero(~nonempty.to_numpy()):
         errs.append(InputError(f"feature {i + 1} has no geometry (null or empty)", file=path, row=i + 1))
     ok_type = _geom_ok(type_names, expected_geom) | ~nonempty.to_numpy()

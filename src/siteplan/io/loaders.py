@@ -21,7 +21,6 @@ import pandas as pd
 from siteplan.errors import InputError
 from siteplan.io.geo import check_in_region, convert_geometries, points_from_table, read_layer
 from siteplan.io.tables import (
-    CODE_LENGTHS,
     TABLE_SUFFIXES,
     check_codes,
     raise_all,
@@ -223,9 +222,6 @@ def _read_any(
             )
         df = read_table(path)
         df = rename_aliases(df, aliases)
-        for c in id_columns:
-            if c in df.columns:
-                pass
         if len(df) == 0:
             extra = " (the file has a header but no rows)" if len(df.columns) else " (the file is empty)"
             raise InputError(f"0 {what} read from {path}{extra}", file=path)
