@@ -18,8 +18,17 @@ Road rows
     geometry and ``u``/``v`` reversed, so the geometry always runs in the permitted direction;
     this is what osmnx does, and it makes both readers agree. ``junction=roundabout`` implies
     ``oneway=yes`` (https://wiki.openstreetmap.org/wiki/Tag:junction%3Droundabout).
-    The pbf reader keeps pyrosm's node-to-node segments; the osmnx readers (XML, download)
-    return osmnx's simplified edges (intersection to intersection). The columns are equal.
+    File readers return one row per pair of consecutive OSM nodes by default;
+    ``read_osm_file(..., simplify=True)`` and :func:`download_osm` return osmnx's simplified
+    edges (intersection to intersection). The columns always agree, and with ``simplify=True``
+    the rows agree too (tested on the Helsinki extract).
+
+Facilities
+    :data:`FACILITY_TAG_RULES` (first match wins). Areas become a representative point (a
+    point inside the area). A point facility inside a mapped area of the same kind (a school
+    node inside the ``amenity=school`` grounds) is the same facility and is dropped; the area
+    keeps the point's name if it has none, its capacity if larger, and boarding if either says
+    so. Two differently *named* facilities on one site are both kept.
 
 Highways kept
     Every ``highway=*`` way (https://wiki.openstreetmap.org/wiki/Key:highway) except
