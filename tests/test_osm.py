@@ -212,6 +212,15 @@ def test_test_area_residential_demand(test_area):
     assert dem["town_code"].str.startswith("grid5km:").all()
 
 
+def test_skip_residential_layers():
+    light = read_osm_file(MINI, residential=False)
+    assert len(light.residential) == 0
+    assert len(light.facilities) > 0 and len(light.places) > 0 and len(light.admin) == 1
+    assert sosm.polygon_cache_key(box(0, 0, 1, 1), residential=False) != sosm.polygon_cache_key(
+        box(0, 0, 1, 1)
+    )
+
+
 def test_bbox_clip(helsinki):
     minx, miny, maxx, maxy = helsinki.roads.total_bounds
     half = (minx, miny, (minx + maxx) / 2, (miny + maxy) / 2)

@@ -150,6 +150,14 @@ FEATURE_TAGS: dict[str, bool | str | list[str]] = {
     "boundary": ["administrative"],
 }
 
+
+def feature_tags(residential: bool = True) -> dict[str, bool | str | list[str]]:
+    """The OSM tags asked for the non-road layers; without buildings/landuse if not ``residential``."""
+    if residential:
+        return dict(FEATURE_TAGS)
+    return {k: v for k, v in FEATURE_TAGS.items() if k not in ("building", "landuse")}
+
+
 #: Facility tag rules, first match wins. Each rule is (facility_type, description,
 #: OSM wiki page). Name rules (Chinese official names) are checked before tag rules because
 #: many Chinese features carry only a generic tag and a telling name.
@@ -981,7 +989,7 @@ def _bbox_polygon(bbox_or_polygon: Any) -> Polygon | MultiPolygon | None:
     return poly
 
 
-def _read_pbf(path: Path, poly: Polygon | MultiPolygon | None) -> OSMData:
+def _read_pbf(path: Path, poly: Polygon | MultiPolygon | None, residential: bool = True) -> OSMData:
     import pyrosm
     from pyrosm.exceptions import InvalidOSMFileError
 
@@ -999,8 +1007,12 @@ def _read_pbf(path: Path, poly: Polygon | MultiPolygon | None) -> OSMData:
             }
         )
         places = osm.get_pois(custom_filter={"place": _PLACE_VALUES})
-        buildings = osm.get_buildings(custom_filter={"building": [*RESIDENTIAL_BUILDINGS, "yes"]})
-        landuse = osm.get_landuse(custom_filter={"landuse": ["residential"]})
+        buildings = landuse = None
+        if residential:  # the slowest layers of a large extract
+            buildings = osm.get_buildings(
+                custom_filter={"building": [*RESIDENTIAL_BUILDINGS, "yes"]}
+            )
+            landuse = osm.get_landuse(custom_filter={"landuse": ["residential"]})
         with warnings.catch_warnings():  # "Could not find any boundaries": normal, not news
             warnings.filterwarnings("ignore", message="Could not find any boundaries")
             admin = osm.get_boundaries(boundary_type="administrative")
@@ -1023,7 +1035,9 @@ def _highway_ok(data: Mapping[str, Any]) -> bool:
     return bool(hw) and hw not in DROPPED_HIGHWAYS and _text(data.get("area")) != "yes"
 
 
-def _read_xml(path: Path, poly: Polygon | MultiPolygon | None, simplify: bool) -> OSMData:
+def _read_xml(
+    path: Path, poly: Polygon | MultiPolygon | None, simplify: bool, residential: bool = True
+) -> OSMData:
     import osmnx as ox
 
     try:
@@ -1041,7 +1055,7 @@ def _read_xml(path: Path, poly: Polygon | MultiPolygon | None, simplify: bool) -
             if simplify and G.number_of_edges():
                 G = ox.simplify_graph(G)
         try:
-            features = ox.features_from_xml(path, polygon=poly, tags=FEATURE_TAGS)
+            features = ox.features_from_xml(path, polygon=poly, tags=feature_tags(residential))
         except ox._errors.InsufficientResponseError:
             features = None
     except ParseError as e:
@@ -1058,6 +1072,7 @@ def read_osm_file(
     *,
     bbox_or_polygon: tuple[float, float, float, float] | Polygon | MultiPolygon | None = None,
     simplify: bool = False,
+    residential: bool = True,
 ) -> OSMData:
     """Read a local OpenStreetMap extract into siteplan's tables.
 
@@ -1074,6 +1089,10 @@ def read_osm_file(
         False (default): one road row per pair of consecutive OSM nodes. True: merge chains
         of segments between intersections with ``osmnx.simplify_graph``, exactly as
         :func:`download_osm` gets them (fewer rows, same network and total length).
+    residential : bool
+        Read buildings and ``landuse=residential`` (needed by
+        ``demand_from_osm(method="residential")``); False skips them (much faster on large
+        extracts) and leaves ``OSMData.residential`` empty.
 
     Returns
     -------
@@ -1094,11 +1113,11 @@ def read_osm_file(
     poly = _bbox_polygon(bbox_or_polygon)
     name = path.name.lower()
     if name.endswith(".pbf"):
-        data = _read_pbf(path, poly)
+        data = _read_pbf(path, poly, residential)
         if simplify:
             data = replace(data, roads=_simplify_roads(data.roads))
     elif name.endswith((".osm", ".xml")):
-        data = _read_xml(path, poly, simplify)
+        data = _read_xml(path, poly, simplify, residential)
     else:
         raise InputError(
             "unknown OSM file type",
@@ -1132,7 +1151,9 @@ def _clip_points(data: OSMData, poly: Polygon | MultiPolygon) -> OSMData:
 CACHE_VERSION = "1"
 
 
-def polygon_cache_key(polygon: Polygon | MultiPolygon, network_type: str = "all") -> str:
+def polygon_cache_key(
+    polygon: Polygon | MultiPolygon, network_type: str = "all", residential: bool = True
+) -> str:
     """Stable cache key of a download area: SHA-256 of the normalised polygon.
 
     The polygon is normalised (``shapely.normalize``) and rounded to 1e-7 degree (about
@@ -1143,7 +1164,7 @@ def polygon_cache_key(polygon: Polygon | MultiPolygon, network_type: str = "all"
     h = hashlib.sha256()
     h.update(shapely.to_wkb(canon, hex=False, output_dimension=2))
     h.update(network_type.encode())
-    h.update(json.dumps(FEATURE_TAGS, sort_keys=True).encode())
+    h.update(json.dumps(feature_tags(residential), sort_keys=True).encode())
     h.update(CACHE_VERSION.encode())
     return h.hexdigest()[:20]
 
@@ -1167,11 +1188,12 @@ def download_osm(
     cache_dir: str | os.PathLike[str] = "data/cache/osm",
     network_type: str = "all",
     refresh: bool = False,
+    residential: bool = True,
 ) -> OSMData:
     """Download OpenStreetMap data for an area with osmnx, cached on disk.
 
     Calls ``osmnx.graph_from_polygon(polygon, network_type=network_type, simplify=True,
-    retain_all=True)`` and ``osmnx.features_from_polygon(polygon, FEATURE_TAGS)`` (Overpass
+    retain_all=True)`` and ``osmnx.features_from_polygon(polygon, feature_tags(residential))`` (Overpass
     API), saves the raw graph as ``graph.graphml`` and the raw features as
     ``features.gpkg`` in ``<cache_dir>/<key>/`` (key: :func:`polygon_cache_key`), then
     converts them with the same code as :func:`read_osm_file`'s XML reader. A later call with
@@ -1188,6 +1210,10 @@ def download_osm(
         osmnx network type; "all" keeps footpaths (walking standards need them).
     refresh : bool
         Ignore an existing cache entry and download again.
+    residential : bool
+        Also download buildings and ``landuse=residential`` (for
+        ``demand_from_osm(method="residential")``); False asks Overpass for much less data.
+        Part of the cache key.
 
     Returns
     -------
@@ -1210,7 +1236,7 @@ def download_osm(
             f"download_osm needs a shapely Polygon or MultiPolygon, got {type(polygon).__name__}"
         )
     polygon = _bbox_polygon(polygon)
-    key = polygon_cache_key(polygon, network_type)
+    key = polygon_cache_key(polygon, network_type, residential)
     root = Path(cache_dir)
     entry = root / key
     meta_file = entry / "meta.json"
@@ -1236,7 +1262,7 @@ def download_osm(
         except ox._errors.InsufficientResponseError:
             G = None
         try:
-            feats = ox.features_from_polygon(polygon, tags=FEATURE_TAGS)
+            feats = ox.features_from_polygon(polygon, tags=feature_tags(residential))
         except ox._errors.InsufficientResponseError:
             feats = None
     except (ConnectionError, TimeoutError, OSError) as e:
@@ -1259,7 +1285,7 @@ def download_osm(
             "key": key,
             "polygon_wkt": polygon.wkt,
             "network_type": network_type,
-            "tags": FEATURE_TAGS,
+            "tags": feature_tags(residential),
             "n_edges": n_edges,
             "n_features": n_features,
             "osmnx": ox.__version__,
