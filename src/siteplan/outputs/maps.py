@@ -199,8 +199,8 @@ def _legend_html(labels: dict, threshold: int, police_minutes: Sequence[float],
     rows.append('<b>站点 sites</b>')
     for lbl, sym, col in FACILITY_GROUPS.values():
         rows.append(f'<span style="color:{col};font-size:14px;margin-right:5px">{sym}</span>{_esc(lbl)}')
-    rows.append('<span style="display:inline-block;width:15px;height:15px;border-radius:50%;'
-                'background:#d7301f;color:#fff;font-size:10px;text-align:center;line-height:15px;'
+    rows.append('<span style="display:inline-block;width:15px;height:15px;border-radius:3px;'
+                'border:1px solid #000;background:#d7301f;color:#fff;font-size:10px;text-align:center;line-height:15px;'
                 'margin-right:5px">1</span>拟建站点(优先序) proposed site (rank)')
     if show_catchments:
         rows.append('<span style="display:inline-block;width:14px;height:9px;background:#1b7837;'
@@ -332,7 +332,7 @@ def make_map(
         "<style>.siteplan-box{font:12px/1.45 'Noto Sans CJK SC','Microsoft YaHei',sans-serif;"
         "background:rgba(255,255,255,.93);border:1px solid #888;border-radius:4px;"
         "padding:6px 9px;position:fixed;z-index:1000;box-shadow:0 1px 4px rgba(0,0,0,.3)}"
-        ".siteplan-site{background:#d7301f;color:#fff;border:1.5px solid #fff;border-radius:50%;"
+        ".siteplan-site{background:#d7301f;color:#fff;border:1.5px solid #000;border-radius:3px;"
         "text-align:center;font:bold 10px/18px sans-serif;box-shadow:0 0 2px #000}"
         ".siteplan-sym{font-size:14px;line-height:14px;text-align:center;"
         "text-shadow:0 0 2px #fff,0 0 2px #fff}</style>"))
