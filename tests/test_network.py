@@ -450,3 +450,68 @@ def snap_frame(net, node_ids):
     nodes = np.array([pos[x] for x in node_ids], dtype=np.int64)
     return pd.DataFrame({"node": nodes, "snap_m": 0.0, "along_m": 0.0, "edge": -1,
                          "off_network": False, "x": net.node_x[nodes], "y": net.node_y[nodes]})
+
+
+def grid_network(n=20, spacing=100.0, seed=1):
+    rng = np.random.default_rng(seed)
+    ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    node = ii * n + jj
+    x, y = (jj * spacing).ravel(), (ii * spacing).ravel()
+    u = np.concatenate([node[:, :-1].ravel(), node[:-1, :].ravel()])
+    v = np.concatenate([node[:, 1:].ravel(), node[1:, :].ravel()])
+    length = spacing * rng.uniform(1.0, 1.5, len(u))
+    oneway = rng.choice(["no", "yes", "-1"], size=len(u), p=[0.8, 0.1, 0.1])
+    r = gpd.GeoDataFrame({"u": u, "v": v, "length_m": length, "oneway": oneway},
+                         geometry=[LineString([(x[a], y[a]), (x[b], y[b])]) for a, b in zip(u, v, strict=True)],
+                         crs=CRS)
+    G = nx.DiGraph()
+    for a, b, ln, ow in zip(u, v, length, oneway, strict=True):
+        for p_, q_ in ([(a, b)] if ow == "yes" else [(b, a)] if ow == "-1" else [(a, b), (b, a)]):
+            G.add_edge(int(p_), int(q_), t=ln / 10, d=ln)
+    return TravelNetwork.from_roads(r, CFG), G
+
+
+def test_local_tiled_search_equals_networkx():
+    """Small cutoff -> sources are searched on tile subgraphs; results must not change."""
+    net, G = grid_network()
+    rng = np.random.default_rng(7)
+    nodes = rng.choice(net.n_nodes, size=150, replace=False)
+    p = snap_frame(net, net.node_id[nodes].tolist())
+    g = net._graph("drive", "time", False, True)
+    radius = g.rate * 40.0
+    assert radius < 0.35 * np.ptp(net.node_x)  # the tiled branch is taken
+    batches = list(netmod._batches(g, np.unique(nodes), 40.0, netmod.DEFAULT_CHUNK_BYTES, 150))
+    assert len(batches) > 1 and all(b[1] is not None for b in batches)
+    od = od_costs(net, p, p, "drive", cutoff_s=40.0)
+    ids = net.node_id[nodes]
+    got = {(int(ids[o]), int(ids[d])): (t, m) for o, d, t, m in zip(od.origin, od.dest, od.time_s, od.dist_m, strict=True)}
+    want = {}
+    for s in ids.tolist():
+        dist, path = nx.single_source_dijkstra(G, s, cutoff=40.0, weight="t")
+        for t in set(ids.tolist()) & set(dist):
+            pth = path[t]
+            want[(s, t)] = (dist[t], sum(G[a][b]["d"] for a, b in zip(pth[:-1], pth[1:], strict=True)))
+    assert got.keys() == want.keys()
+    for k, (t, m) in want.items():
+        assert got[k][0] == pytest.approx(t)
+        assert got[k][1] == pytest.approx(m)  # distance along the fastest path
+
+
+def test_nearest_distance_along_path_matches_od():
+    net, G = grid_network(12, seed=3)
+    p = snap_frame(net, list(range(0, net.n_nodes, 7)))
+    d = snap_frame(net, [5, 77, 130])
+    near = nearest(net, p, d, "drive")
+    od = od_costs(net, p, d, "drive").to_dataframe()
+    best = od.sort_values(["origin", "time_s"]).drop_duplicates("origin").set_index("origin")
+    reached = near["dest_1"] >= 0
+    assert reached.sum() == len(best)
+    for i in np.flatnonzero(reached):
+        assert near["time_s_1"].iloc[i] == pytest.approx(best.loc[i, "time_s"])
+        assert near["dist_m_1"].iloc[i] == pytest.approx(best.loc[i, "dist_m"])
+    back = nearest(net, p, d, "drive", from_destinations=True)
+    od2 = od_costs(net, d, p, "drive").to_dataframe()
+    best2 = od2.sort_values(["dest", "time_s"]).drop_duplicates("dest").set_index("dest")
+    for i in best2.index:
+        assert back["time_s_1"].iloc[i] == pytest.approx(best2.loc[i, "time_s"])
+        assert back["dist_m_1"].iloc[i] == pytest.approx(best2.loc[i, "dist_m"])

@@ -427,7 +427,7 @@ class TravelNetwork:
         speed = (pd.to_numeric(r["speed_kph"], errors="coerce").to_numpy(dtype=float)
                  if "speed_kph" in r.columns else None)
         if "oneway" in r.columns:
-            fb = np.array([parse_oneway(v) for v in r["oneway"].to_numpy(dtype=object)], dtype=bool)
+            fb = np.array(_map_unique(r["oneway"].to_numpy(dtype=object), parse_oneway), dtype=bool)
             fwd, bwd = fb[:, 0], fb[:, 1]
         else:
             fwd = bwd = np.ones(n, dtype=bool)
@@ -507,6 +507,16 @@ class TravelNetwork:
         return g
 
 
+def _map_unique(values: np.ndarray, fn: Any) -> list:
+    """fn applied to each value, computed once per distinct value (lists handled)."""
+    try:
+        codes, uniq = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    except TypeError:  # unhashable values (osmnx lists)
+        return [fn(v) for v in values]
+    res = [fn(u) for u in uniq]
+    return [res[c] for c in codes]
+
+
 def _config(network_config: Any) -> Any:
     if network_config is None:
         from siteplan.scenario import NetworkConfig
@@ -540,7 +550,8 @@ def _assemble(crs, nx_, ny_, node_id, geom, seg_u, seg_v, length, labels, road_c
         kph = np.array([table[c] for c in road_class], dtype=float)
         if m == "drive":
             if maxspeed is not None:
-                ms = np.array([np.nan if (p := parse_maxspeed(v)) is None else p for v in maxspeed])
+                ms = np.array([np.nan if p is None else p for p in _map_unique(maxspeed, parse_maxspeed)],
+                              dtype=float)
                 use = np.isfinite(ms) & (kph > FORBIDDEN_KPH)
                 if getattr(cfg, "maxspeed_rule", "use") == "cap":
                     kph[use] = np.minimum(kph[use], ms[use])
@@ -597,11 +608,17 @@ class _Graph:
     """A csgraph CSR for one mode/weight/direction plus an edge lookup for the other weight."""
 
     csr: sp.csr_matrix
+    csr2: sp.csr_matrix  # secondary weights, same structure as csr
     keys: np.ndarray  # sorted u * n + v of the original-direction deduplicated edges
     w1: np.ndarray  # primary weight per key
     w2: np.ndarray  # secondary weight per key
     n: int
     reverse: bool
+    x: np.ndarray  # node coordinates, metres
+    y: np.ndarray
+    rate: float  # max over edges of straight-line length / primary weight
+    x_order: np.ndarray  # node positions sorted by x
+    xs: np.ndarray  # sorted x
 
     @staticmethod
     def build(net: TravelNetwork, mode: str, weight: str, reverse: bool, directed: bool) -> _Graph:
@@ -625,14 +642,21 @@ class _Graph:
             ru, rv = rv, ru
         csr = sp.csr_matrix((w1, (ru, rv)), shape=(n, n))
         csr.sort_indices()
-        return _Graph(csr=csr, keys=keys, w1=w1, w2=w2, n=n, reverse=reverse)
+        csr2 = sp.csr_matrix((w2, (ru, rv)), shape=(n, n))
+        csr2.sort_indices()
+        eu = np.hypot(net.node_x[ru] - net.node_x[rv], net.node_y[ru] - net.node_y[rv])
+        rate = float(np.max(eu / w1)) if len(w1) else 0.0
+        xo = np.argsort(net.node_x, kind="stable")
+        return _Graph(csr=csr, csr2=csr2, keys=keys, w1=w1, w2=w2, n=n, reverse=reverse, x=net.node_x,
+                      y=net.node_y, rate=rate, x_order=xo, xs=net.node_x[xo])
 
-    def edge_w2(self, p: np.ndarray, c: np.ndarray) -> np.ndarray:
-        """Secondary weight of the search-graph edge p -> c."""
-        u, v = (c, p) if self.reverse else (p, c)
-        k = u * self.n + v
-        idx = np.searchsorted(self.keys, k)
-        return self.w2[idx]
+    def nodes_in_box(self, x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
+        """Sorted node positions with x0 <= x <= x1 and y0 <= y <= y1."""
+        i0 = int(np.searchsorted(self.xs, x0, side="left"))
+        i1 = int(np.searchsorted(self.xs, x1, side="right"))
+        c = self.x_order[i0:i1]
+        yy = self.y[c]
+        return np.sort(c[(yy >= y0) & (yy <= y1)])
 
     def with_virtual(self, src_nodes: np.ndarray, w: np.ndarray) -> sp.csr_matrix:
         """CSR with extra nodes n..n+m-1, each with one edge to src_nodes[i] of weight w[i]."""
@@ -890,7 +914,24 @@ def _expand(a_grp: np.ndarray, b_grp: np.ndarray, a_order, a_starts, b_order, b_
     return pid, ia, ib
 
 
-def _walk_w2(g: _Graph, pred: np.ndarray, rows: np.ndarray, tgt: np.ndarray, n_real: int) -> np.ndarray:
+class _Lookup:
+    """Secondary weight of edge p -> c of a CSR (sorted indices) by binary search on p*m+c."""
+
+    def __init__(self, csr2: sp.csr_matrix):
+        if not csr2.has_sorted_indices:
+            csr2 = csr2.sorted_indices()
+        m = csr2.shape[0]
+        self.m = m
+        rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(csr2.indptr))
+        self.keys = rows * m + csr2.indices.astype(np.int64)
+        self.data = csr2.data
+
+    def __call__(self, p: np.ndarray, c: np.ndarray) -> np.ndarray:
+        return self.data[np.searchsorted(self.keys, p * self.m + c)]
+
+
+def _walk_w2(lookup: _Lookup, pred: np.ndarray, rows: np.ndarray, tgt: np.ndarray,
+             n_real: int) -> np.ndarray:
     """Sum of secondary weights along predecessor chains (vectorised over pairs).
 
     pred : (n_rows, n) or (n,) predecessor array; rows : row per pair (ignored if 1-D).
@@ -908,9 +949,33 @@ def _walk_w2(g: _Graph, pred: np.ndarray, rows: np.ndarray, tgt: np.ndarray, n_r
         p = p.astype(np.int64)
         real = (p >= 0) & (p < n_real)
         a2 = act[real]
-        acc[a2] += g.edge_w2(p[real], c[real])
-        cur[a2] = p[real]
+        pr = p[real]
+        acc[a2] += lookup(pr, c[real])
+        cur[a2] = pr
         act = a2
+    return acc
+
+
+def _tree_w2(lookup: _Lookup, pred: np.ndarray, n_real: int) -> np.ndarray:
+    """Secondary weight from the tree root to every node of a 1-D predecessor array.
+
+    Pointer jumping: O(n log depth) vectorised work instead of one step per hop.
+    Roots are sources (-9999) or virtual nodes (>= n_real); their value is 0.
+    """
+    n = len(pred)
+    p = pred.astype(np.int64)
+    real = (p >= 0) & (p < n_real) & (np.arange(n) < n_real)
+    acc = np.zeros(n)
+    idx = np.flatnonzero(real)
+    acc[idx] = lookup(p[idx], idx)
+    ptr = np.arange(n)
+    ptr[idx] = p[idx]
+    while True:
+        nxt = ptr[ptr]
+        if np.array_equal(nxt, ptr):
+            break
+        acc = acc + acc[ptr] * (ptr != np.arange(n))
+        ptr = nxt
     return acc
 
 
@@ -919,8 +984,49 @@ def _chunk_size(n_nodes: int, n_tgt: int, chunk_bytes: int) -> int:
     return int(max(1, min(1024, chunk_bytes // per)))
 
 
+#: Local searches: tile side >= LOCAL_TILE x search radius, and big enough to hold about
+#: LOCAL_PER_TILE sources on average.
+LOCAL_TILE = 1.0
+LOCAL_PER_TILE = 128
+
+
+def _batches(g: _Graph, a_u: np.ndarray, lim: float, chunk_bytes: int, n_tgt: int):
+    """Yield (positions in a_u, subgraph nodes or None) batches of Dijkstra sources.
+
+    With a finite limit, every node reachable within ``lim`` lies within the straight-line
+    radius ``rate x lim`` of its source (``rate`` = max straight length / weight over the
+    edges, so no path can cover more ground), and so does every node on its shortest path.
+    Sources are grouped by square tiles and searched on the subgraph of nodes inside the
+    tile's bounding box grown by that radius: same distances, far less work per source.
+    """
+    n = g.n
+    if np.isfinite(lim) and g.rate > 0:
+        radius = g.rate * lim * (1 + 1e-9) + 1e-6
+        ext = max(np.ptp(g.x), np.ptp(g.y), 1.0)
+        if radius < 0.35 * ext:
+            sx, sy = g.x[a_u], g.y[a_u]
+            # tiles of >= LOCAL_TILE radii and ~LOCAL_PER_TILE sources (amortise call overhead)
+            area = max(np.ptp(sx), 1.0) * max(np.ptp(sy), 1.0)
+            tile = max(radius * LOCAL_TILE, math.sqrt(area * LOCAL_PER_TILE / len(a_u)), 1.0)
+            tx = np.floor((sx - sx.min()) / tile).astype(np.int64)
+            ty = np.floor((sy - sy.min()) / tile).astype(np.int64)
+            order = np.lexsort((ty, tx))
+            key = tx[order] * (ty.max() + 1) + ty[order]
+            cuts = np.flatnonzero(np.diff(key)) + 1
+            for grp in np.split(order, cuts):
+                nodes = g.nodes_in_box(sx[grp].min() - radius, sx[grp].max() + radius,
+                                       sy[grp].min() - radius, sy[grp].max() + radius)
+                chunk = _chunk_size(len(nodes), n_tgt, chunk_bytes)
+                for c0 in range(0, len(grp), chunk):
+                    yield grp[c0:c0 + chunk], nodes
+            return
+    chunk = _chunk_size(n, n_tgt, chunk_bytes)
+    for c0 in range(0, len(a_u), chunk):
+        yield np.arange(c0, min(c0 + chunk, len(a_u))), None
+
+
 def _od_core(net, s_src, s_tgt, a1_src, a2_src, a1_tgt, a2_tgt, g_fwd_fn, g_rev_fn,
-             cutoff1, same_xy, v_off, primary_is_time, chunk_bytes):
+             cutoff1, same_xy, v_off, primary_is_time, chunk_bytes, secondary=True):
     """Point-level pairs src -> tgt: (isrc, itgt, primary, secondary).
 
     g_fwd_fn() gives the graph for searches starting at src nodes; g_rev_fn() the transposed
@@ -947,19 +1053,37 @@ def _od_core(net, s_src, s_tgt, a1_src, a2_src, a1_tgt, a2_tgt, g_fwd_fn, g_rev_
         lim = cutoff1 - np.nanmin(a1_src[on_s]) - np.nanmin(a1_tgt[on_t])
         if lim < 0:
             return empty
-    chunk = _chunk_size(g.n, len(b_u), chunk_bytes)
     out_a, out_b, out_1, out_2 = [], [], [], []
-    for c0 in range(0, len(a_u), chunk):
-        idx = a_u[c0:c0 + chunk]
-        D, P = dijkstra(g.csr, directed=True, indices=idx, limit=lim, return_predecessors=True)
-        sub = D[:, b_u]
+    local = np.full(g.n, -1, dtype=np.int64)
+    g_lookup = None
+    for pos, nodes in _batches(g, a_u, lim, chunk_bytes, len(b_u)):
+        if nodes is None:
+            csr, src, t_in, t_loc = g.csr, a_u[pos], np.arange(len(b_u)), b_u
+            if secondary:
+                look = g_lookup if g_lookup is not None else _Lookup(g.csr2)
+                g_lookup = look
+        else:
+            local[nodes] = np.arange(len(nodes))
+            csr = g.csr[nodes][:, nodes]
+            if secondary:
+                look = _Lookup(g.csr2[nodes][:, nodes])
+            src = local[a_u[pos]]
+            lt = local[b_u]
+            t_in = np.flatnonzero(lt >= 0)
+            t_loc = lt[t_in]
+            local[nodes] = -1
+        if secondary:
+            D, P = dijkstra(csr, directed=True, indices=src, limit=lim, return_predecessors=True)
+        else:
+            D, P = dijkstra(csr, directed=True, indices=src, limit=lim), None
+        sub = D[:, t_loc]
         r, cidx = np.nonzero(np.isfinite(sub))
         w1 = sub[r, cidx]
         del sub, D
-        w2 = _walk_w2(g, P, r, b_u[cidx], g.n)
+        w2 = _walk_w2(look, P, r, t_loc[cidx], csr.shape[0]) if secondary else np.full(len(r), np.nan)
         del P
-        out_a.append(r + c0)
-        out_b.append(cidx)
+        out_a.append(pos[r])
+        out_b.append(t_in[cidx])
         out_1.append(w1)
         out_2.append(w2)
     ga = np.concatenate(out_a)
@@ -1014,6 +1138,7 @@ def od_costs(
     max_snap_m: float | None = None,
     cache_dir: str | Path | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    secondary: bool = True,
 ) -> ODCosts:
     """Travel costs from every origin to every destination within a cutoff.
 
@@ -1044,6 +1169,10 @@ def od_costs(
         snapped points, mode and all parameters; None = no cache.
     chunk_bytes : int
         Memory budget of one Dijkstra chunk (see Notes).
+    secondary : bool
+        Also measure the non-minimised quantity along each path (default). False leaves it
+        NaN and skips predecessor walking (faster); the other quantity's cutoff is then
+        not allowed.
 
     Returns
     -------
@@ -1072,11 +1201,13 @@ def od_costs(
     net._check_mode(mode)
     if weight not in ("time", "distance"):
         raise ValueError("weight must be 'time' or 'distance'")
+    if not secondary and (cutoff_m if weight == "time" else cutoff_s) is not None:
+        raise ValueError("secondary=False cannot apply a cutoff on the non-minimised quantity")
     s_o = _as_snap(net, origins, max_snap_m, mode)
     s_d = _as_snap(net, destinations, max_snap_m, mode)
     oi = origins.index if hasattr(origins, "index") else None
     di = destinations.index if hasattr(destinations, "index") else None
-    params = (cutoff_s, cutoff_m, float(off_road_speed_kph), bool(directed), weight)
+    params = (cutoff_s, cutoff_m, float(off_road_speed_kph), bool(directed), weight, bool(secondary))
     path = None
     if cache_dir is not None:
         key = _cache_key(net, s_o, s_d, mode, params)
@@ -1097,7 +1228,7 @@ def od_costs(
         net, s_o, s_d, a1o, a2o, a1d, a2d,
         lambda: net._graph(mode, weight, False, directed),
         lambda: net._graph(mode, weight, True, directed),
-        cut1, same_xy, v_off, weight == "time", chunk_bytes)
+        cut1, same_xy, v_off, weight == "time", chunk_bytes, secondary)
     if cut2 is not None:
         k = p2 <= cut2
         isrc, itgt, p1, p2 = isrc[k], itgt[k], p1[k], p2[k]
@@ -1249,7 +1380,7 @@ def nearest(
             oo = on_o[reach]
             no = node_o[reach]
             j = on_d[S[no] - g.n]
-            dn = _walk_w2(g, P, np.zeros(len(no), np.int64), no, g.n)
+            dn = _tree_w2(_Lookup(g.csr2), P, g.n)[no]
             tt[oo, 0] = D[no] + t_o[oo]
             dd[oo, 0] = dn + d_d[j] + d_o[oo]
             dest[oo, 0] = j
