@@ -156,3 +156,34 @@ def test_check_codes_and_aliases_and_required() -> None:
     assert e.value.row == 3
     with pytest.raises(InputError, match="did you mean 'village_code'"):
         require_columns(df, ["village_cod"], "v.csv", "villages")
+
+
+def test_title_rows_and_blank_rows_keep_row_numbers(tmp_path: Path) -> None:
+    p = tmp_path / "t.csv"
+    p.write_text("广元市留守儿童信息台账,,\n填报单位：利州区民政局,,\n村代码,年龄,备注\n510802001001,7,\n\n510802001002,x,\n",
+                 encoding="gbk")
+    df = read_table(p)
+    assert list(df.columns) == ["村代码", "年龄", "备注"]
+    assert (df.index + 2).tolist() == [4, 6]  # spreadsheet rows
+    with pytest.raises(InputError) as e:
+        to_int(df, "年龄", p)
+    assert e.value.row == 6
+
+
+def test_excel_title_row_blank_row_and_usecols(tmp_path: Path) -> None:
+    p = tmp_path / "l.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["广元市留守儿童信息台账"])
+    ws.append(["姓名", "身份证号", "村代码", "年龄"])
+    ws.append(["张小明", "510802201501011234", "510802001001", 7])
+    ws.append([])
+    ws.append(["李小红", "51080220180301123X", "510802001002", "abc"])
+    wb.save(p)
+    df = read_table(p, usecols=lambda h: h in ("村代码", "年龄"))
+    assert list(df.columns) == ["村代码", "年龄"]
+    assert (df.index + 2).tolist() == [3, 5]
+    assert "张小明" not in df.to_csv()
+    with pytest.raises(InputError) as e:
+        to_int(df, "年龄", p)
+    assert e.value.row == 5

@@ -138,6 +138,8 @@ def main() -> None:
     write("v_fractional_children.csv", villages_csv([V_ROWS[0], replace_field(V_ROWS[1], 10, "4.5")]))
     write("v_nonnumeric_children.csv", villages_csv([V_ROWS[0], V_ROWS[1], replace_field(V_ROWS[2], 10, "二十")]))
     write("v_bands_not_summing.csv", villages_csv([V_ROWS[0], replace_field(V_ROWS[1], 12, "9")]))
+    write("v_blank_line_then_bad.csv", V_HEADER + "\n" + V_ROWS[0] + "\n\n" + V_ROWS[1] + "\n"
+          + replace_field(V_ROWS[2], 10, "abc") + "\n")
     write("v_bad_kind.csv", villages_csv([replace_field(V_ROWS[0], 2, "hamlet")]))
 
     # ---------------------------------------------------------------- facilities / townships
@@ -183,6 +185,13 @@ def main() -> None:
     write("l_no_age_column.csv", "姓名,身份证号,村代码,监护情况\n张小明,510802201501011234,510802001001,独居\n")
     write("l_id_as_village_code.csv", "姓名,村代码,年龄\n张小明,510802201501011234,9\n")
     write("l_unknown_village.csv", "姓名,身份证号,村代码,年龄\n张小明,510802201501011234,510802001001,9\n李小红,51080220180301123X,510802009009,6\n")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["广元市利州区农村留守儿童信息台账（2024年）"])
+    ws.append(["序号", "姓名", "身份证号", "村代码", "年龄", "监护情况"])
+    ws.append([1, "张小明", "510802201501011234", "510802001001", 9, "祖父母监护"])
+    ws.append([2, "李小红", "51080220180301123X", "510802001001", -4, "独居"])
+    wb.save(HERE / "l_title_row_negative_age.xlsx")
     write("l_empty.csv", "姓名,身份证号,村代码,年龄\n")
     write("l_missing_birth_and_age.csv", "姓名,身份证号,村代码,年龄,出生日期\n张小明,510802201501011234,510802001001,,\n")
 

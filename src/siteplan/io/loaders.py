@@ -426,7 +426,7 @@ def load_villages(
         df["kind"] = ""
     errs = []
     kinds = []
-    for i, (k, name) in enumerate(zip(df["kind"], df["village_name"], strict=True)):
+    for i, k, name in zip(df.index, df["kind"], df["village_name"], strict=True):
         if k == "":
             kinds.append(_kind_from_name(name))
         elif k.lower() in _KINDS or k in _KINDS:
@@ -434,7 +434,7 @@ def load_villages(
         else:
             kinds.append("other")
             errs.append(InputError(f"unknown kind '{k}' (use village, community or other)",
-                                   file=path, row=i + off, column="kind"))
+                                   file=path, row=int(i) + off, column="kind"))
     raise_all(errs[:20])
     df["kind"] = kinds
     if "children" in df.columns:
@@ -450,10 +450,10 @@ def load_villages(
         for b in bands:
             df[b] = to_int(df, b, path, what=f"children ({b})", row_offset=off)
         total = df[bands].sum(axis=1)
-        bad = np.flatnonzero((total != df["children"]).to_numpy())
+        bad = df.index[(total != df["children"]).to_numpy()]
         raise_all([
             InputError(
-                f"age bands sum to {int(total.iloc[i])} but children is {int(df['children'].iloc[i])}",
+                f"age bands sum to {int(total.loc[i])} but children is {int(df.at[i, 'children'])}",
                 file=path, row=int(i) + off, column="children",
                 hint="children_0_5 + children_6_13 + children_14_16 must equal children",
             )
@@ -538,7 +538,7 @@ def load_townships(
     if "town_type" not in df.columns:
         df["town_type"] = ""
     errs, types = [], []
-    for i, (t, name) in enumerate(zip(df["town_type"], df["town_name"], strict=True)):
+    for i, t, name in zip(df.index, df["town_type"], df["town_name"], strict=True):
         if t == "":
             types.append(_town_type_from_name(name))
         elif t in _TOWN_TYPES or t.lower() in _TOWN_TYPES:
@@ -546,7 +546,7 @@ def load_townships(
         else:
             types.append("")
             errs.append(InputError(f"unknown town_type '{t}' (use 镇, 乡, 街道 or other)", file=path,
-                                   row=i + off, column="town_type"))
+                                   row=int(i) + off, column="town_type"))
     raise_all(errs[:20])
     df["town_type"] = types
     _default(df, "seat_source", source)

@@ -190,11 +190,31 @@ def _check_text(text: str, data: bytes, file: str | Path, encoding: str) -> None
             )
 
 
-def _sniff_sep(text: str) -> str:
-    first = text.split("\n", 1)[0]
-    counts = {sep: first.count(sep) for sep in (",", "\t", ";", "|")}
-    sep = max(counts, key=lambda k: counts[k])
-    return sep if counts[sep] > 0 else ","
+def _sniff_sep(lines: list[str]) -> str:
+    best, best_n = ",", 0
+    for sep in (",", "\t", ";", "|"):
+        n = max((ln.count(sep) for ln in lines), default=0)
+        if n > best_n:
+            best, best_n = sep, n
+    return best
+
+
+#: Rows scanned for the header (title rows such as "广元市留守儿童信息台账" are skipped).
+HEADER_SCAN_ROWS = 10
+
+
+def _locate_header(rows: list[list[str]]) -> int:
+    """Position of the header among the first rows: the first row with at least two
+    non-empty cells and at least half as many as the widest of them (a merged title row has
+    one)."""
+    counts = [sum(1 for c in r if str(c).strip() not in ("", "nan", "None")) for r in rows]
+    if not counts:
+        return 0
+    need = max(2, (max(counts) + 1) // 2)
+    for i, n in enumerate(counts):
+        if n >= need:
+            return i
+    return 0
 
 
 def _clean_header(name: object) -> str:
@@ -235,7 +255,10 @@ def read_table(
     pandas.DataFrame
         ``(n_rows, n_columns)``, every column of dtype ``str``; empty cells are ``""``;
         headers NFKC-normalised and stripped (full-width characters become ASCII), cell
-        values stripped. The index is 0..n-1; spreadsheet row = index + 2.
+        values stripped; columns with an empty header and completely empty rows dropped.
+        The index is the record's position such that ``index + 2`` is its spreadsheet row
+        (title rows above the header, e.g. a merged "广元市留守儿童信息台账" row, are skipped
+        and counted; blank rows are skipped and counted).
 
     Raises
     ------
@@ -265,12 +288,12 @@ def read_table(
     return df
 
 
-def _dedupe_check(cols: list[str], file: Path) -> None:
+def _dedupe_check(cols: list[str], file: Path, row: int = 1) -> None:
     seen: dict[str, int] = {}
     for i, c in enumerate(cols):
-        if c in seen:
+        if c and c in seen:
             raise InputError(
-                f"column name '{c}' appears twice (columns {seen[c] + 1} and {i + 1})", file=file, row=1
+                f"column name '{c}' appears twice (columns {seen[c] + 1} and {i + 1})", file=file, row=row
             )
         seen[c] = i
 
@@ -281,58 +304,66 @@ def _read_csv(path: Path, usecols: Callable[[str], bool] | None) -> pd.DataFrame
     del data
     if not text.strip():
         return pd.DataFrame()
-    sep = _sniff_sep(text)
-    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=sep), [])
-    cleaned = [_clean_header(h) for h in header]
-    _dedupe_check(cleaned, path)
-    keep = [i for i, h in enumerate(cleaned) if usecols is None or usecols(h)]
+    head_lines = text.split("\n", HEADER_SCAN_ROWS)[:HEADER_SCAN_ROWS]
+    sep = _sniff_sep(head_lines)
+    first = list(csv.reader(io.StringIO("\n".join(head_lines)), delimiter=sep))
+    k = _locate_header(first)
+    cleaned = [_clean_header(h) for h in first[k]]
+    del first
+    _dedupe_check(cleaned, path, k + 1)
+    keep = [i for i, h in enumerate(cleaned) if h and (usecols is None or usecols(h))]
+    if not keep:
+        return pd.DataFrame(columns=[])
     try:
         df = pd.read_csv(
             io.StringIO(text),
             sep=sep,
+            header=None,
+            skiprows=k + 1,
+            names=list(range(len(cleaned))),
+            usecols=keep,
             dtype=str,
             keep_default_na=False,
             na_filter=False,
-            usecols=keep,
-            skip_blank_lines=True,
-            engine="python" if len(sep) > 1 else "c",
+            skip_blank_lines=False,
+            index_col=False,
         )
     except pd.errors.ParserError as e:
         m = re.search(r"line (\d+)", str(e))
         raise InputError(
-            f"malformed CSV: {e}", file=path, row=int(m.group(1)) if m else None
+            f"malformed CSV: {e}", file=path, row=int(m.group(1)) + k + 1 if m else None
         ) from None
     except ValueError as e:
         raise InputError(f"cannot read the CSV: {e}", file=path) from None
     del text
     df.columns = [cleaned[i] for i in keep]
+    # index + 2 = the spreadsheet row (header on row k + 1)
+    df.index = pd.RangeIndex(k, k + len(df))
     return _strip(df)
 
 
 def _read_excel(path: Path, usecols: Callable[[str], bool] | None, sheet_name: str | int) -> pd.DataFrame:
-    uc = None
-    if usecols is not None:
-        uc = lambda h: usecols(_clean_header(h))  # noqa: E731
+    opts = dict(sheet_name=sheet_name, dtype=str, keep_default_na=False, na_filter=False, engine="openpyxl")
     try:
-        df = pd.read_excel(
-            path,
-            sheet_name=sheet_name,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            usecols=uc,
-            engine="openpyxl",
-        )
+        head = pd.read_excel(path, header=None, nrows=HEADER_SCAN_ROWS, **opts)
+        k = _locate_header(head.astype(str).to_numpy().tolist())
+        cleaned = [_clean_header(c) for c in head.iloc[k]] if len(head) else []
+        del head
+        _dedupe_check([c for c in cleaned if c], path, k + 1)
+        keep = [i for i, h in enumerate(cleaned) if h and (usecols is None or usecols(h))]
+        if not keep:
+            return pd.DataFrame(columns=[])
+        df = pd.read_excel(path, header=None, skiprows=k + 1, usecols=keep, **opts)
+    except InputError:
+        raise
     except Exception as e:  # openpyxl/zipfile raise many types for a broken workbook
         raise InputError(
             f"not a readable .xlsx workbook ({type(e).__name__}: {e})",
             file=path,
             hint="open it in Excel/WPS and save it again as .xlsx, or as CSV UTF-8",
         ) from None
-    cleaned = [_clean_header(c) for c in df.columns]
-    _dedupe_check(cleaned, path)
-    df.columns = cleaned
-    df = df.loc[:, [not c.lower().startswith("unnamed:") or df[c].ne("").any() for c in df.columns]]
+    df.columns = [cleaned[i] for i in keep]
+    df.index = pd.RangeIndex(k, k + len(df))
     return _strip(df.astype(str))
 
 
@@ -340,10 +371,10 @@ def _strip(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for c in out.columns:
         out[c] = out[c].astype(str).str.strip().replace({"nan": "", "None": "", "NaT": ""})
-    # drop rows that are completely empty (trailing blank lines/rows in Excel)
+    # drop rows that are completely empty, keeping the row numbers of the others
     if len(out.columns):
         empty = (out == "").all(axis=1)
-        out = out.loc[~empty].reset_index(drop=True)
+        out = out.loc[~empty]
     return out
 
 
