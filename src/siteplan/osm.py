@@ -1150,6 +1150,17 @@ def _clip_points(data: OSMData, poly: Polygon | MultiPolygon) -> OSMData:
 #: Bumped when the cached files' layout changes (old cache entries are then ignored).
 CACHE_VERSION = "1"
 
+#: Feature columns stored in the download cache (element, id and the tags the converters
+#: read). A converter that needs another tag must add it here and bump CACHE_VERSION.
+_CACHED_TAGS = frozenset(
+    {
+        "element", "id", "osm_type", "amenity", "healthcare", "social_facility",
+        "social_facility:for", "townhall:type", "school:boarding", "boarding", "office",
+        "name", "name:zh", "name:zh-Hans", "name:en", "capacity", "place", "population",
+        "building", "building:levels", "landuse", "boundary", "admin_level",
+    }
+)  # fmt: skip
+
 
 def polygon_cache_key(
     polygon: Polygon | MultiPolygon, network_type: str = "all", residential: bool = True
@@ -1173,11 +1184,15 @@ def _features_to_gpkg(features: gpd.GeoDataFrame | None, path: Path) -> int:
     if features is None or len(features) == 0:
         return 0
     f = features.reset_index() if "element" in (features.index.names or []) else features.copy()
-    f = f.drop(columns=[c for c in ("nodes", "ways", "members") if c in f.columns])
-    for c in f.columns:
-        if c != f.geometry.name:
-            f[c] = [_text(v) for v in f[c].to_numpy(dtype=object)]
-    f = gpd.GeoDataFrame(f, geometry=f.geometry.name, crs=features.crs or WGS84)
+    # only the tags the converters read: keeps the cache small and avoids column names that
+    # SQLite cannot hold twice (OSM keys are case-sensitive, GeoPackage columns are not)
+    geom = f.geometry.name
+    cols = [c for c in f.columns if c in _CACHED_TAGS]
+    f = gpd.GeoDataFrame(
+        {c: [_text(v) for v in f[c].to_numpy(dtype=object)] for c in cols},
+        geometry=f[geom].to_numpy(),
+        crs=features.crs or WGS84,
+    )
     f.to_file(path, layer="features", driver="GPKG")
     return len(f)
 
