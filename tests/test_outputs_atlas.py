@@ -78,6 +78,8 @@ def test_write_atlas_pdf_and_pngs(tmp_path, small):
     pdf = paths[0].read_bytes()
     assert pdf.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 3  # city + 2 counties
+    fonts = set(re.findall(rb"/BaseFont /([A-Za-z0-9+\-]+)", pdf))
+    assert any(b"CJK" in f for f in fonts), fonts  # Chinese drawn with the CJK font
     from PIL import Image
 
     with Image.open(paths[2]) as im:
@@ -88,3 +90,13 @@ def test_write_atlas_pdf_and_pngs(tmp_path, small):
 def test_unknown_county(small):
     with pytest.raises(OutputError, match="unknown county_code"):
         render_page(county_code="000000", **small)
+
+
+def test_dollar_signs_in_names_are_plain_text(small):
+    d = dict(small)
+    t = d["townships"].copy()
+    t.loc[t.index[0], "town_name"] = "a$\\frac{1}{$b"
+    d["townships"] = t
+    code = t["county_code"].iloc[0]
+    fig = render_page(county_code=code, **d)
+    fig.savefig(io.BytesIO(), format="png", dpi=20)  # mathtext would raise on this name

@@ -135,7 +135,7 @@ def test_bad_counts_and_non_nested_groups_raise():
 
 def _id(body17: str) -> str:
     w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    return body17 + "10X98765432"[sum(int(c) * k for c, k in zip(body17, w)) % 11]
+    return body17 + "10X98765432"[sum(int(c) * k for c, k in zip(body17, w, strict=True)) % 11]
 
 
 @pytest.fixture()

@@ -275,7 +275,7 @@ def render_page(
         if county_code is not None and twn is not None and len(twn):
             ax.scatter(twn.geometry.x, twn.geometry.y, s=10, c="black", marker="o", zorder=8)
             for x, y, n in zip(twn.geometry.x, twn.geometry.y, twn["town_name"], strict=True):
-                ax.text(x, y + 0.004 * (2 * half_h), str(n), fontsize=7, ha="center",
+                ax.text(x, y + 0.004 * (2 * half_h), str(n), fontsize=7, ha="center", parse_math=False,
                         va="bottom", color="#222", zorder=9,
                         bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none",
                               "alpha": 0.6})
@@ -283,6 +283,7 @@ def render_page(
             for _, r in cty.iterrows():
                 p = r.geometry.representative_point()
                 ax.text(p.x, p.y, str(r["county_name"]), fontsize=15, ha="center", va="center",
+                        parse_math=False,
                         color="#111", fontweight="bold", zorder=9,
                         bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#666",
                               "alpha": 0.8})
@@ -307,15 +308,17 @@ def render_page(
         ax.set_ylabel("")
         modelled = labels.get("modelled") or []
         if modelled:
-            ax.text(0.01, 0.99, "模拟数据 MODELLED: " + "、".join(map(str, modelled)),
+            ax.text(0.01, 0.99, "模拟数据 MODELLED: " + "、".join(map(str, modelled)), parse_math=False,
                     transform=ax.transAxes, ha="left", va="top", fontsize=10, color="#b2182b",
                     zorder=12, bbox={"fc": "white", "ec": "#b2182b", "alpha": 0.9,
                                      "boxstyle": "round,pad=0.3"})
 
         # title
-        fig.text(0.02, 0.955, title, fontsize=24, fontweight="bold", ha="left", va="center")
+        fig.text(0.02, 0.955, title, fontsize=24, fontweight="bold", ha="left", va="center",
+                 parse_math=False)
         sub = f"方案 scenario: {labels.get('scenario', '')}    日期 date: {labels.get('date', '')}"
-        fig.text(0.02, 0.912, sub, fontsize=12, ha="left", va="center", color="#444")
+        fig.text(0.02, 0.912, sub, fontsize=12, ha="left", va="center", color="#444",
+                 parse_math=False)
 
         # legend panel
         dot = {"marker": "o", "linestyle": "none", "markeredgecolor": "#333",
@@ -370,7 +373,7 @@ def render_page(
                    if modelled else "")
                 + f"\n坐标系 CRS: WGS 84 / UTM 48N (EPSG:32648)。{RELEASE_NOTE}")
         fig.text(0.02, 0.012, foot, fontsize=8.5, va="bottom", ha="left", color="#333",
-                 linespacing=1.45)
+                 linespacing=1.45, parse_math=False)
     return fig
 
 
