@@ -158,6 +158,7 @@ def solve_lscp(
         sel = np.flatnonzero(req)
         obj = offset
         status, bound, gap, st, nv, nc = "optimal", obj, 0.0, 0.0, 0, 0
+        build = time.perf_counter() - t0
     else:
         S = sub[:, cols].astype(np.float64)
         build = time.perf_counter() - t0
