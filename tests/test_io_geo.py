@@ -186,3 +186,17 @@ def test_read_layer_layers(tmp_path: Path) -> None:
     assert len(read_layer(p, layer="y")) == 1
     with pytest.raises(InputError, match="no layer 'z'"):
         read_layer(p, layer="z")
+
+
+def test_single_part_multipoint_accepted_as_point(tmp_path: Path) -> None:
+    from shapely.geometry import MultiPoint
+
+    geoms = [MultiPoint([(105.8, 32.4)]), Point(105.9, 32.5), MultiPoint([(105.8, 32.4), (105.9, 32.5)])]
+    p = _write(gpd.GeoDataFrame({"a": [1, 2, 3]}, geometry=geoms, crs=4326), tmp_path / "m.gpkg")
+    with pytest.raises(InputError) as e:
+        read_layer(p)
+    assert e.value.row == 3 and "MultiPoint" in str(e.value)
+    g = read_layer(p, expected_geom=("Point", "MultiPoint"))  # left as stored
+    assert len(g) == 3 and g.geometry.geom_type.iloc[2] == "MultiPoint"
+    p2 = _write(gpd.GeoDataFrame({"a": [1]}, geometry=[geoms[0]], crs=4326), tmp_path / "m1.gpkg")
+    assert read_layer(p2).geometry.geom_type.tolist() == ["Point"]

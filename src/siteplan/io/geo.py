@@ -305,7 +305,8 @@ def read_layer(
         Layer name; required when a GeoPackage holds several layers.
     expected_geom : sequence of str
         Allowed geometry types, e.g. ``("Point",)``, ``("Polygon", "MultiPolygon")``,
-        ``("LineString", "MultiLineString")``.
+        ``("LineString", "MultiLineString")``. Single-part MultiPoints are accepted as
+        Points when only ``"Point"`` is allowed.
     crs_override : str, int or pyproj.CRS, optional
         CRS to use instead of the file's own (a wrong ``.prj``, or GeoJSON in metres).
     repair : bool
@@ -385,6 +386,14 @@ def read_layer(
             hint=_CRS_HINT.replace("pass --crs", "pass --crs / crs_override"),
         )
     errs: list[InputError] = []
+    if "Point" in expected_geom and "MultiPoint" not in expected_geom:
+        # Shapefile writers often store points as single-part MultiPoints.
+        arr = np.asarray(gdf.geometry.values)
+        single = (shapely.get_type_id(arr) == 4) & (shapely.get_num_geometries(arr) == 1)
+        if single.any():
+            arr = arr.copy()
+            arr[single] = shapely.get_geometry(arr[single], 0)
+            gdf = gdf.set_geometry(gpd.GeoSeries(arr, index=gdf.index, crs=gdf.crs))
     geoms = gdf.geometry.values
     type_names = np.array(
         [g.geom_type if g is not None else "None" for g in geoms], dtype=object
