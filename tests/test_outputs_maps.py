@@ -113,3 +113,16 @@ def test_police_classes():
 
     s = pd.Series([60.0, 900.0, 901.0, 1800.0, 5000.0, np.inf, np.nan])
     assert police_class(s, (15, 30)).tolist() == [0, 0, 1, 1, 2, 3, 3]
+
+
+def test_osm_mode_credits_openstreetmap_once(full):
+    d = dict(full)
+    labels = d.pop("labels")
+    text = html_text_of(make_map(labels=labels, county_code="510802", tiles="osm", **d))
+    assert text.count("© OpenStreetMap contributors") == 1 + text.count("数据来源 sources: © OpenStreetMap")
+    assert "天地图 Tianditu; GeoNames (CC BY 4.0)" in text
+    assert "L.control.scale" in text
+
+
+def html_text_of(m) -> str:
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda g: chr(int(g.group(1), 16)), m.get_root().render())

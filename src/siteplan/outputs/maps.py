@@ -177,7 +177,9 @@ class _Attribution(MacroElement):
         {% macro script(this, kwargs) %}
         L.control.scale({imperial: false, maxWidth: 160}).addTo({{ this._parent.get_name() }});
         {{ this._parent.get_name() }}.attributionControl.setPrefix(false);
+        {%- if this.text %}
         {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
+        {%- endif %}
         {% endmacro %}
         """
     )
@@ -528,7 +530,10 @@ def make_map(
     _Legend(note + "数据来源 sources: " + _esc(attribution)
             + "<br>示意图，非正式出版地图 (公开使用须取得审图号) — illustrative, not for publication",
             "bottom:30px;right:10px;max-width:34%;font-size:11px").add_to(m)
-    _Attribution(_esc(attribution)).add_to(m)
+    parts = [a.strip() for a in attribution.split(";") if a.strip()]
+    if tiles == "osm":  # the tile layer already credits OpenStreetMap
+        parts = [a for a in parts if "OpenStreetMap" not in a]
+    _Attribution(_esc("; ".join(parts))).add_to(m)
     return m
 
 
