@@ -619,6 +619,7 @@ class _Graph:
     rate: float  # max over edges of straight-line length / primary weight
     x_order: np.ndarray  # node positions sorted by x
     xs: np.ndarray  # sorted x
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @staticmethod
     def build(net: TravelNetwork, mode: str, weight: str, reverse: bool, directed: bool) -> _Graph:
@@ -649,6 +650,13 @@ class _Graph:
         xo = np.argsort(net.node_x, kind="stable")
         return _Graph(csr=csr, csr2=csr2, keys=keys, w1=w1, w2=w2, n=n, reverse=reverse, x=net.node_x,
                       y=net.node_y, rate=rate, x_order=xo, xs=net.node_x[xo])
+
+    def lookup(self) -> _Lookup:
+        """Secondary-weight lookup of the whole graph (memoised)."""
+        lk = self._memo.get("lookup")
+        if lk is None:
+            lk = self._memo["lookup"] = _Lookup(self.csr2)
+        return lk
 
     def nodes_in_box(self, x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
         """Sorted node positions with x0 <= x <= x1 and y0 <= y <= y1."""
@@ -1055,13 +1063,11 @@ def _od_core(net, s_src, s_tgt, a1_src, a2_src, a1_tgt, a2_tgt, g_fwd_fn, g_rev_
             return empty
     out_a, out_b, out_1, out_2 = [], [], [], []
     local = np.full(g.n, -1, dtype=np.int64)
-    g_lookup = None
     for pos, nodes in _batches(g, a_u, lim, chunk_bytes, len(b_u)):
         if nodes is None:
             csr, src, t_in, t_loc = g.csr, a_u[pos], np.arange(len(b_u)), b_u
             if secondary:
-                look = g_lookup if g_lookup is not None else _Lookup(g.csr2)
-                g_lookup = look
+                look = g.lookup()
         else:
             local[nodes] = np.arange(len(nodes))
             csr = g.csr[nodes][:, nodes]
@@ -1380,7 +1386,7 @@ def nearest(
             oo = on_o[reach]
             no = node_o[reach]
             j = on_d[S[no] - g.n]
-            dn = _tree_w2(_Lookup(g.csr2), P, g.n)[no]
+            dn = _tree_w2(g.lookup(), P, g.n)[no]
             tt[oo, 0] = D[no] + t_o[oo]
             dd[oo, 0] = dn + d_d[j] + d_o[oo]
             dest[oo, 0] = j
@@ -1428,7 +1434,7 @@ def nearest(
         on_d = ~s_d["off_network"].to_numpy(dtype=bool)
         tnodes = np.unique(s_d["node"].to_numpy(np.int64)[on_d])
         nodes = s_o["node"].to_numpy(np.int64)
-        if len(tnodes) == 0:
+        if len(tnodes) == 0 or cutoff_s is None:  # no cutoff: unreachable = not connected
             reason[none] = "different component"
         else:
             g = net._graph(mode, "time", reverse=from_destinations)

@@ -1,0 +1,248 @@
+"""Benchmark: siteplan OD costs and nearest-station vs networkx and pandana.
+
+A seeded synthetic mountain-county-like network (perturbed 245 x 245 grid, 520 m spacing,
+random bond removal and diagonals, 5 % one-way, road length = 1.3 x straight line), with
+2,500 villages, 3,000 candidate sites and 60 police stations at random points.
+
+Measured in the same run:
+1. OD villages -> candidates within 15 km network distance:
+   siteplan ``od_costs(weight="distance", cutoff_m=15000)`` vs a networkx
+   ``single_source_dijkstra_path_length(cutoff=15000)`` loop (one call per distinct village
+   node) vs pandana ``Network.nodes_in_range(nodes, 15000)`` (contraction hierarchies;
+   construction timed separately).
+2. Nearest police station to every village, station -> village direction, by time:
+   siteplan ``nearest(k=1, from_destinations=True)`` vs networkx
+   ``multi_source_dijkstra_path_length`` (distances only) + a pass to find which station.
+
+Points are snapped once (timed separately) and all three tools get the same snapped
+nodes; the networkx/pandana results are checked against siteplan's node-to-node
+distances. Peak memory: ``tracemalloc`` peak per step (numpy allocations are traced) and
+the process peak RSS at the end.
+
+Run:  python benchmarks/bench_od.py [--small] [--seed N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import resource
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+import pandas as pd
+
+
+def build(n_side: int, seed: int):
+    import geopandas as gpd
+    import shapely
+
+    from siteplan.network import TravelNetwork
+    from siteplan.scenario import ModeSpeeds, NetworkConfig
+
+    rng = np.random.default_rng(seed)
+    spacing = 520.0
+    ii, jj = np.meshgrid(np.arange(n_side), np.arange(n_side), indexing="ij")
+    x = jj.ravel() * spacing + rng.uniform(-150, 150, ii.size)
+    y = ii.ravel() * spacing + rng.uniform(-150, 150, ii.size)
+    node = (ii * n_side + jj)
+    pairs = [
+        (node[:, :-1].ravel(), node[:, 1:].ravel(), 0.55),   # east
+        (node[:-1, :].ravel(), node[1:, :].ravel(), 0.55),   # north
+        (node[:-1, :-1].ravel(), node[1:, 1:].ravel(), 0.06),  # diagonals
+        (node[1:, :-1].ravel(), node[:-1, 1:].ravel(), 0.06),
+    ]
+    us, vs = [], []
+    for a, b, p in pairs:
+        keep = rng.random(a.size) < p
+        us.append(a[keep])
+        vs.append(b[keep])
+    u = np.concatenate(us)
+    v = np.concatenate(vs)
+    length = np.hypot(x[u] - x[v], y[u] - y[v]) * 1.3
+    oneway = np.where(rng.random(u.size) < 0.05, "yes", "no")
+    cls = rng.choice(["county_road", "township_road", "village_road"], size=u.size, p=[0.15, 0.35, 0.5])
+    geom = shapely.linestrings(np.stack([np.c_[x[u], y[u]], np.c_[x[v], y[v]]], axis=1))
+    roads = gpd.GeoDataFrame({"u": u, "v": v, "length_m": length, "oneway": oneway, "road_class": cls},
+                             geometry=geom, crs="EPSG:32648")
+    cfg = NetworkConfig(drive=ModeSpeeds(default_kph=20.0, by_class_kph={
+        "county_road": 30.0, "township_road": 20.0, "village_road": 20.0}))
+    net = TravelNetwork.from_roads(roads, cfg)
+    ext = n_side * spacing
+
+    def rand_pts(k):
+        return gpd.GeoDataFrame(geometry=gpd.points_from_xy(rng.uniform(0, ext, k), rng.uniform(0, ext, k)),
+                                crs="EPSG:32648")
+
+    return net, rand_pts
+
+
+class Step:
+    """Wall time of a block (no tracing: tracemalloc slows Python-heavy code a lot)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.peak = 0
+
+    def __enter__(self):
+        gc.collect()
+        self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.t0
+        print(f"  {self.name:<48s} {self.seconds:9.3f} s", flush=True)
+        return False
+
+
+def traced_peak(fn) -> float:
+    """tracemalloc peak (MB) of one call of fn (a separate, untimed run)."""
+    gc.collect()
+    tracemalloc.start()
+    fn()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--small", action="store_true", help="quick run (60 x 60 grid, few points)")
+    ap.add_argument("--seed", type=int, default=20261129)
+    ap.add_argument("--no-pandana", action="store_true")
+    a = ap.parse_args(argv)
+    n_side, n_v, n_c, n_s = (60, 300, 400, 10) if a.small else (245, 2500, 3000, 60)
+    cutoff_m = 15000.0
+
+    import networkx as nx
+
+    from siteplan.network import nearest, od_costs, snap
+
+    print(f"siteplan OD benchmark (seed {a.seed}{', --small' if a.small else ''})")
+    with Step("build TravelNetwork.from_roads"):
+        net, rand_pts = build(n_side, a.seed)
+    print(f"  network: {net.n_nodes:,} nodes, {net.n_edges:,} directed edges")
+    villages, cands, stations = rand_pts(n_v), rand_pts(n_c), rand_pts(n_s)
+    with Step("snap 2 x points (STRtree)"):
+        sv = snap(net, villages, 3000.0, mode="drive")
+        sc = snap(net, cands, 3000.0, mode="drive")
+        ss = snap(net, stations, 3000.0, mode="drive")
+    print(f"  villages {n_v:,} ({sv.node.nunique():,} distinct nodes), candidates {n_c:,} "
+          f"({sc.node.nunique():,}), stations {n_s}")
+    # node-level comparison: zero access so that every tool computes the same thing
+    def at_node(s):
+        z = s.copy()
+        z["snap_m"] = 0.0
+        z["along_m"] = 0.0
+        z["edge"] = -1
+        z["x"] = np.nan
+        z["y"] = np.nan
+        return z
+
+    zv, zc, zs = at_node(sv), at_node(sc), at_node(ss)
+
+    # ---------------------------------------------------------------- 1. OD 15 km
+    print(f"\n1. OD villages -> candidates within {cutoff_m / 1000:g} km network distance")
+    net._memo.clear()
+    with Step("siteplan graph build (CSR, once per network/mode)") as s_g:
+        net._graph("drive", "distance", False, True)
+        net._graph("drive", "distance", True, True)
+    with Step("siteplan od_costs (dist + time along path)") as s_sp:
+        od = od_costs(net, zv, zc, "drive", weight="distance", cutoff_m=cutoff_m)
+    with Step("siteplan od_costs secondary=False (dist only)") as s_sp1:
+        od1 = od_costs(net, zv, zc, "drive", weight="distance", cutoff_m=cutoff_m, secondary=False)
+    assert np.array_equal(od1.dist_m, od.dist_m)
+    print(f"     pairs: {len(od):,}")
+    od_peak = traced_peak(lambda: od_costs(net, zv, zc, "drive", weight="distance", cutoff_m=cutoff_m))
+    print(f"     siteplan od_costs tracemalloc peak (separate run): {od_peak:.1f} MB")
+
+    G = nx.DiGraph()
+    ok = np.isfinite(net.time_s["drive"])
+    for uu, vv, ll in zip(net.edge_u[ok].tolist(), net.edge_v[ok].tolist(), net.length_m[ok].tolist(), strict=True):
+        if not G.has_edge(uu, vv) or G[uu][vv]["length"] > ll:
+            G.add_edge(uu, vv, length=ll)
+    vn = sv.node[~sv.off_network].to_numpy()
+    cn = sc.node[~sc.off_network].to_numpy()
+    uv, cset = np.unique(vn), set(np.unique(cn).tolist())
+    with Step("networkx single_source_dijkstra loop") as s_nx:
+        nx_pairs = {}
+        for src in uv.tolist():
+            d = nx.single_source_dijkstra_path_length(G, src, cutoff=cutoff_m, weight="length")
+            for t, val in d.items():
+                if t in cset:
+                    nx_pairs[(src, t)] = val
+    # check: node-level pairs agree
+    vpos, cpos = zv.node.to_numpy(), zc.node.to_numpy()
+    sp_pairs = {(int(vpos[o]), int(cpos[d])): t for o, d, t in zip(od.origin, od.dest, od.dist_m, strict=True)}
+    agree = sp_pairs.keys() == nx_pairs.keys() and all(abs(sp_pairs[k] - nx_pairs[k]) < 1e-6 for k in nx_pairs)
+    print(f"     node pairs siteplan {len(sp_pairs):,} networkx {len(nx_pairs):,}; identical: {agree}")
+
+    s_pd = s_pdb = None
+    if not a.no_pandana:
+        try:
+            import pandana
+
+            nodes_df = pd.DataFrame({"x": net.node_x, "y": net.node_y})
+            e = pd.DataFrame({"from": net.edge_u[ok], "to": net.edge_v[ok], "length": net.length_m[ok]})
+            with Step("pandana Network() (contraction hierarchy)") as s_pdb:
+                pnet = pandana.Network(nodes_df["x"], nodes_df["y"], e["from"], e["to"], e[["length"]],
+                                       twoway=False)
+            with Step("pandana nodes_in_range + filter to candidates") as s_pd:
+                rr = pnet.nodes_in_range(uv.tolist(), cutoff_m)
+                rr = rr[rr.iloc[:, 1].isin(cset)]
+            pd_pairs = {(int(a_), int(b_)): w for a_, b_, w in rr.itertuples(index=False, name=None)}
+            agree_pd = pd_pairs.keys() == nx_pairs.keys() and all(
+                abs(pd_pairs[k] - nx_pairs[k]) < 1e-3 for k in nx_pairs)
+            print(f"     pandana node pairs {len(pd_pairs):,}; identical to networkx: {agree_pd}")
+            if not agree_pd:
+                common = pd_pairs.keys() & nx_pairs.keys()
+                dev = max((abs(pd_pairs[k] - nx_pairs[k]) for k in common), default=0.0)
+                print(f"     pandana: {len(common):,} common pairs, max |diff| {dev:.4f} m "
+                      f"(pandana stores weights in single precision)")
+        except Exception as err:  # noqa: BLE001 - report and keep going
+            print(f"  pandana failed: {type(err).__name__}: {err}")
+            s_pd = s_pdb = None
+
+    # ---------------------------------------------------------------- 2. nearest station
+    print("\n2. nearest police station to every village (station -> village, by time)")
+    with Step("siteplan graph build (time weights)"):
+        net._graph("drive", "time", False, True)
+        net._graph("drive", "time", True, True)
+    with Step("siteplan nearest(k=1, from_destinations=True)") as s_ns:
+        ns = nearest(net, zv, zs, "drive", from_destinations=True)
+    ns_peak = traced_peak(lambda: nearest(net, zv, zs, "drive", from_destinations=True))
+    Gt = nx.DiGraph()
+    t_drive = net.time_s["drive"]
+    for uu, vv, tt in zip(net.edge_u[ok].tolist(), net.edge_v[ok].tolist(), t_drive[ok].tolist(), strict=True):
+        if not Gt.has_edge(uu, vv) or Gt[uu][vv]["t"] > tt:
+            Gt.add_edge(uu, vv, t=tt)
+    src = set(ss.node[~ss.off_network].tolist())
+    with Step("networkx multi_source_dijkstra_path_length") as s_nm:
+        dmin = nx.multi_source_dijkstra_path_length(Gt, src, weight="t")
+        nx_near = np.array([dmin.get(int(n_), np.inf) for n_ in vpos])
+    same = np.allclose(ns["time_s_1"].to_numpy(), np.where(sv.off_network, np.inf, nx_near), equal_nan=True)
+    print(f"     reached {np.isfinite(ns.time_s_1).sum():,} of {n_v:,}; same times as networkx: {same}")
+
+    # ---------------------------------------------------------------- summary
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("\nsummary")
+    print(f"  OD: siteplan {s_sp.seconds:.3f} s, networkx {s_nx.seconds:.3f} s -> "
+          f"{s_nx.seconds / s_sp.seconds:.1f}x faster than networkx (target >= 30x)")
+    print(f"      siteplan dist-only {s_sp1.seconds:.3f} s -> {s_nx.seconds / s_sp1.seconds:.1f}x; "
+          f"with graph build {s_g.seconds + s_sp.seconds:.3f} s -> "
+          f"{s_nx.seconds / (s_g.seconds + s_sp.seconds):.1f}x")
+    if s_pd is not None:
+        print(f"      pandana query {s_pd.seconds:.3f} s (+ {s_pdb.seconds:.3f} s CH build) -> siteplan "
+              f"{s_pd.seconds / s_sp.seconds:.2f}x faster than pandana query, "
+              f"{(s_pd.seconds + s_pdb.seconds) / s_sp.seconds:.2f}x pandana build+query")
+    print(f"      siteplan OD peak traced memory {od_peak:.1f} MB (target < 300 MB)")
+    print(f"  nearest station: siteplan {s_ns.seconds:.3f} s, networkx {s_nm.seconds:.3f} s -> "
+          f"{s_nm.seconds / s_ns.seconds:.1f}x (target >= 30x); peak {ns_peak:.1f} MB")
+    print(f"  process peak RSS {rss:.0f} MB (includes networkx/pandana graphs)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
