@@ -382,6 +382,17 @@ def test_malformed_xml_is_input_error(tmp_path):
     assert "broken.osm" in str(e.value)
 
 
+def test_empty_or_foreign_xml_is_input_error(tmp_path):
+    for text in ('<?xml version="1.0"?><osm version="0.6"></osm>', "<html><body/></html>"):
+        f = tmp_path / "empty.osm"
+        f.write_text(text, encoding="utf-8")
+        with pytest.raises(InputError, match="no roads, facilities or places") as e:
+            read_osm_file(f)
+        assert "empty.osm" in str(e.value)
+    with pytest.raises(InputError, match="inside"):
+        read_osm_file(MINI, bbox_or_polygon=(10.0, 10.0, 10.1, 10.1))
+
+
 def test_missing_unknown_and_bad_args(tmp_path):
     with pytest.raises(InputError, match="not found"):
         read_osm_file(tmp_path / "nope.osm.pbf")

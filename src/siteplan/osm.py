@@ -1051,8 +1051,11 @@ def _read_xml(
             G.remove_edges_from(drop)
             G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
             if poly is not None and G.number_of_nodes():
-                G = ox.truncate.truncate_graph_polygon(G, poly, truncate_by_edge=True)
-            if simplify and G.number_of_edges():
+                try:
+                    G = ox.truncate.truncate_graph_polygon(G, poly, truncate_by_edge=True)
+                except ValueError:  # "Found no graph nodes within the requested polygon"
+                    G = None
+            if simplify and G is not None and G.number_of_edges():
                 G = ox.simplify_graph(G)
         try:
             features = ox.features_from_xml(path, polygon=poly, tags=feature_tags(residential))
@@ -1104,8 +1107,8 @@ def read_osm_file(
     Raises
     ------
     InputError
-        The file is missing, has an unknown extension, or is not valid PBF/XML (the message
-        names the file).
+        The file is missing, has an unknown extension, is not valid PBF/XML, or holds no
+        roads, facilities or places (in the area); the message names the file.
     CRSError
         ``bbox_or_polygon`` is not in longitude/latitude degrees.
     """
@@ -1126,6 +1129,13 @@ def read_osm_file(
         )
     if poly is not None:
         data = _clip_points(data, poly)
+    if len(data.roads) == 0 and len(data.facilities) == 0 and len(data.places) == 0:
+        raise InputError(
+            "no roads, facilities or places in the OSM file"
+            + (f" inside {tuple(round(b, 5) for b in poly.bounds)}" if poly is not None else ""),
+            file=path,
+            hint="check the file, or that the area (lon/lat, EPSG:4326) overlaps it",
+        )
     return data
 
 
