@@ -218,3 +218,35 @@ def test_id_checksum():
     assert is_valid_id_number("11010519491231002X")
     assert not is_valid_id_number("110105194912310021")
     assert not is_valid_id_number("510802106200")
+
+
+BANDS = ["children_0_5", "children_6_13", "children_14_16"]
+
+
+def test_age_bands_without_row_total_can_leak_and_with_it_cannot():
+    df = _frame({"t1": [25, 40, 60, 30]})
+    df["children_0_5"] = [3, 10, 20, 10]
+    df["children_6_13"] = [10, 15, 20, 10]
+    df["children_14_16"] = [12, 15, 20, 10]
+    cols = ["children", *BANDS]
+    loose = suppress_counts(df, cols)
+    # independent columns: 25 - 10 - 12 gives the "<10" back
+    with pytest.raises(AssertionError):
+        _assert_group_protected(loose.loc[0, BANDS].tolist(), loose.loc[0, "children"])
+    tight = suppress_counts(df, cols, row_total="children")
+    _assert_group_protected(tight.loc[0, BANDS].tolist(), tight.loc[0, "children"])
+
+
+def test_row_total_synthetic_rows_and_columns_protected():
+    v = synthetic_inputs(n_villages=300, n_townships=25, seed=11, hostile_name=False)["villages"]
+    cols = ["children", *BANDS]
+    cells = suppress_counts(v, cols, row_total="children")
+    tot = suppress_totals(v, cols, row_total="children")
+    for _, r in cells.iterrows():
+        _assert_group_protected(r[BANDS].tolist(), r["children"])
+    for c in cols:
+        for town, grp in cells.groupby("town_code"):
+            _assert_group_protected(grp[c].tolist(), tot["town_code"].loc[town, c])
+    bad = v.assign(children=v["children"] + 1)
+    with pytest.raises(PrivacyError, match="add up"):
+        suppress_counts(bad, cols, row_total="children")

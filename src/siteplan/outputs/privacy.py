@@ -27,9 +27,9 @@ must not be able to narrow any ``"<10"`` cell below the full range 1..threshold-
 added as secondary suppressions (the smallest cell that makes the group safe; otherwise the
 largest and try again). If even hiding every non-zero cell cannot protect a group, the group's
 own total is hidden (``"x"``) and protected one level up. This is a group-by-group heuristic
-(as in the hierarchical procedures of tau-ARGUS), not an optimal or LP-audited pattern; it
-does not handle linear relations *between* columns (e.g. age bands that sum to ``children``):
-publish such columns at a coarser level or pass only one of them.
+(as in the hierarchical procedures of tau-ARGUS), not an optimal or LP-audited pattern; columns
+that add up to another column (age bands summing to ``children``) are protected row by row
+too when ``row_total`` is given (iterating rows and columns until the pattern settles).
 """
 
 from __future__ import annotations
@@ -111,7 +111,8 @@ def _protect(value, status, lo, sens, t) -> tuple[np.ndarray, bool]:
 
 
 def _pattern(
-    df: pd.DataFrame, col: str, group_cols: Sequence[str], threshold: int
+    df: pd.DataFrame, col: str, group_cols: Sequence[str], threshold: int,
+    forced: np.ndarray | None = None,
 ) -> list[pd.DataFrame]:
     """Suppression pattern per level: [rows of df, totals per group_cols[0], ..., city].
 
@@ -144,6 +145,8 @@ def _pattern(
         value = cells["value"].to_numpy()
         hid = cells["hidden"].to_numpy(dtype=bool)
         status = np.where((value > 0) & (value < t), _PRIMARY, _SHOWN)
+        if k == 0 and forced is not None:  # hidden to protect a cell in the same row
+            status = np.where(forced & (status == _SHOWN), _SECONDARY, status)
         sens = (status == _PRIMARY) | hid
         lo = np.where(hid, cells["lo_known"].to_numpy(), np.where(status == _PRIMARY, 1, t))
         status = np.where(hid, _SECONDARY, status)
@@ -176,6 +179,57 @@ def _pattern(
     return levels
 
 
+def _joint_patterns(
+    df: pd.DataFrame,
+    count_cols: Sequence[str],
+    group_cols: Sequence[str],
+    threshold: int,
+    row_total: str | None,
+) -> dict[str, list[pd.DataFrame]]:
+    """Patterns of all columns; with ``row_total``, also protect each row's parts.
+
+    Rows are protected like groups: where ``row_total`` is shown exactly, its parts
+    (the other count columns, e.g. age bands summing to ``children``) must keep every
+    ``"<10"`` part's full range; extra parts (or the row total) are hidden as needed, then the
+    column patterns are recomputed, until nothing changes (the usual iterative heuristic for
+    two-dimensional tables).
+    """
+    cols = list(dict.fromkeys(count_cols))
+    if row_total is not None and row_total not in cols:
+        cols.insert(0, row_total)
+    t = int(threshold)
+    forced = {c: np.zeros(len(df), dtype=bool) for c in cols}
+    parts = [c for c in cols if c != row_total]
+    for _ in range(50):
+        pats = {c: _pattern(df, c, group_cols, t, forced[c]) for c in cols}
+        if row_total is None or not parts:
+            return pats
+        values = np.column_stack([_check_counts(df[c], c) for c in parts])
+        totals = _check_counts(df[row_total], row_total)
+        if (values.sum(axis=1) != totals).any():
+            raise PrivacyError(f"columns {parts} do not add up to '{row_total}' in every row")
+        st_tot = pats[row_total][0]["status"].to_numpy()
+        status = np.column_stack([pats[c][0]["status"].to_numpy() for c in parts])
+        changed = False
+        for i in np.flatnonzero(st_tot == _SHOWN):
+            v, st = values[i], status[i]
+            if not (st == _PRIMARY).any():
+                continue
+            sens = st == _PRIMARY
+            lo = np.where(sens, 1, t).astype(float)
+            new, ok = _protect(v, st, lo, sens, t)
+            if not ok:
+                forced[row_total][i] = True
+                changed = True
+                continue
+            for j in np.flatnonzero((new == _SECONDARY) & (st != _SECONDARY)):
+                forced[parts[j]][i] = True
+                changed = True
+        if not changed:
+            return pats
+    raise PrivacyError("suppression pattern did not settle; publish these counts at a coarser level")
+
+
 def _display(value: np.ndarray, status: np.ndarray, threshold: int) -> list[str]:
     small = small_cell_label(threshold)
     return [
@@ -189,6 +243,7 @@ def suppress_counts(
     count_cols: Sequence[str],
     group_cols: Sequence[str] = ("town_code", "county_code"),
     threshold: int = 10,
+    row_total: str | None = None,
 ) -> pd.DataFrame:
     """Village (row) counts as display text with primary and secondary suppression.
 
@@ -203,6 +258,11 @@ def suppress_counts(
         ``("town_code", "county_code")``; the grand (city) total is always assumed published.
     threshold : int
         Counts ``1 .. threshold-1`` are primary-suppressed (scenario ``outputs.small_cell``).
+    row_total : str, optional
+        A count column that is the sum of the other count columns in every row (e.g.
+        ``"children"`` with the age bands ``children_0_5``, ``children_6_13``,
+        ``children_14_16``). Rows are then protected too, so a small band cannot be
+        recovered as the total minus the other bands. Default: columns are independent.
 
     Returns
     -------
@@ -214,14 +274,15 @@ def suppress_counts(
     Raises
     ------
     PrivacyError
-        A count is missing, negative or fractional; the grouping is not nested; or no
-        suppression pattern can protect the small cells.
+        A count is missing, negative or fractional; the grouping is not nested; the parts do
+        not add up to ``row_total``; or no suppression pattern can protect the small cells.
     KeyError
         A named column is missing.
     """
     out = df.copy()
+    pats = _joint_patterns(df, count_cols, group_cols, threshold, row_total)
     for col in count_cols:
-        lv = _pattern(df, col, group_cols, threshold)[0]
+        lv = pats[col][0]
         out[col] = pd.array(_display(lv["value"].to_numpy(), lv["status"].to_numpy(), threshold),
                             dtype="string")
     return out
@@ -232,13 +293,14 @@ def suppress_totals(
     count_cols: Sequence[str],
     group_cols: Sequence[str] = ("town_code", "county_code"),
     threshold: int = 10,
+    row_total: str | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Published totals per level, with the same suppression pattern as :func:`suppress_counts`.
 
     Parameters
     ----------
-    df, count_cols, group_cols, threshold
-        As for :func:`suppress_counts`.
+    df, count_cols, group_cols, threshold, row_total
+        As for :func:`suppress_counts` (pass the same values to get the same pattern).
 
     Returns
     -------
@@ -253,8 +315,9 @@ def suppress_totals(
     """
     tables: dict[str, dict[str, list[str]]] = {}
     index: dict[str, list] = {}
+    pats = _joint_patterns(df, count_cols, group_cols, threshold, row_total)
     for col in count_cols:
-        levels = _pattern(df, col, group_cols, threshold)
+        levels = pats[col]
         for name, lv in zip(group_cols, levels[1:], strict=True):
             tables.setdefault(name, {})[col] = _display(
                 lv["value"].to_numpy(), lv["status"].to_numpy(), threshold
