@@ -990,12 +990,23 @@ def _bbox_polygon(bbox_or_polygon: Any) -> Polygon | MultiPolygon | None:
 
 
 def _read_pbf(path: Path, poly: Polygon | MultiPolygon | None, residential: bool = True) -> OSMData:
-    import pyrosm
-    from pyrosm.exceptions import InvalidOSMFileError
+    import inspect
 
+    import pyrosm
+
+    try:  # pyrosm >= 0.25 names a bad file; older versions raise a plain error
+        from pyrosm.exceptions import InvalidOSMFileError
+    except ImportError:  # pragma: no cover - depends on the installed pyrosm
+        InvalidOSMFileError = ValueError  # noqa: N806
+
+    kw: dict[str, Any] = {"bounding_box": poly}
+    if (
+        poly is not None
+        and "complete_relations" in inspect.signature(pyrosm.OSM.__init__).parameters
+    ):
+        kw["complete_relations"] = True  # a boundary crossing the box edge keeps its full polygon
     try:
-        # complete_relations: a boundary crossing the box edge keeps its full polygon
-        osm = pyrosm.OSM(str(path), bounding_box=poly, complete_relations=poly is not None)
+        osm = pyrosm.OSM(str(path), **kw)
         net = osm.get_network(network_type="all", nodes=True)
         edges = net[1] if isinstance(net, tuple) else None
         pois = osm.get_pois(
@@ -1018,8 +1029,10 @@ def _read_pbf(path: Path, poly: Polygon | MultiPolygon | None, residential: bool
             admin = osm.get_boundaries(boundary_type="administrative")
     except InvalidOSMFileError as e:
         raise InputError(f"not a valid OSM PBF file ({e})", file=path) from None
-    except (OSError, ValueError, EOFError) as e:
-        raise InputError(f"could not read OSM PBF file: {e}", file=path) from None
+    except (OSError, ValueError, EOFError, RuntimeError) as e:
+        raise InputError(
+            f"could not read OSM PBF file: {type(e).__name__}: {e}", file=path
+        ) from None
     return OSMData(
         roads=_roads_from_pyrosm_edges(edges),
         facilities=facilities_from_features(pois),
