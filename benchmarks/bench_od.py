@@ -194,8 +194,8 @@ def main(argv: list[str] | None = None) -> int:
                 rr = rr[rr.iloc[:, 1].isin(cset)]
             pd_pairs = {(int(a_), int(b_)): w for a_, b_, w in rr.itertuples(index=False, name=None)}
             agree_pd = pd_pairs.keys() == nx_pairs.keys() and all(
-                abs(pd_pairs[k] - nx_pairs[k]) < 1e-3 for k in nx_pairs)
-            print(f"     pandana node pairs {len(pd_pairs):,}; identical to networkx: {agree_pd}")
+                abs(pd_pairs[k] - nx_pairs[k]) < 0.05 for k in nx_pairs)
+            print(f"     pandana node pairs {len(pd_pairs):,}; same as networkx within 0.05 m (pandana single precision): {agree_pd}")
             if not agree_pd:
                 common = pd_pairs.keys() & nx_pairs.keys()
                 dev = max((abs(pd_pairs[k] - nx_pairs[k]) for k in common), default=0.0)

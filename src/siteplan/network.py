@@ -1198,11 +1198,19 @@ def od_costs(
     -----
     Dijkstra runs from the side with fewer distinct snapped nodes (points sharing a node
     are searched once), on the transposed graph when run from destinations; the result is
-    the same. Search is limited to ``cutoff - min access`` (scipy ``limit``). Memory per
-    chunk is ``chunk x n_nodes x 12`` bytes (float64 distances + int32 predecessors);
-    ``chunk = chunk_bytes // (12 n_nodes)`` (at most 1024). Guangyuan (~1e5 nodes): chunk
-    ~80, ~96 MB; Sichuan province (~3e6 nodes): chunk 2-3, ~96 MB - time then grows with
-    the number of sources, memory does not. Output memory is ~32 bytes per pair.
+    the same. Search is limited to ``cutoff - min access`` (scipy ``limit``). With a
+    cutoff, sources are grouped in square tiles and each tile is searched on the subgraph
+    inside its bounding box grown by ``rate x limit`` (``rate`` = the largest straight-line
+    length per unit weight of any edge, so no path within the limit can leave the box);
+    distances are unchanged and the per-source O(n_nodes) set-up of scipy shrinks to the
+    box. Without a cutoff the whole graph is used.
+
+    Memory bound: one chunk holds ``chunk x m x 12`` bytes (float64 distances + int32
+    predecessors; m = nodes of the (sub)graph), ``chunk = chunk_bytes // (12 m)`` (1..1024),
+    so a chunk never exceeds ``chunk_bytes`` (96 MiB default) whatever the network size.
+    Guangyuan (~1e5 nodes, no cutoff): chunk ~80; Sichuan province (~3e6 nodes, no cutoff):
+    chunk 2-3 - time then grows with the number of sources, memory does not. Output is
+    ~32 bytes per pair kept.
     """
     net._check_mode(mode)
     if weight not in ("time", "distance"):
