@@ -175,19 +175,22 @@ def write_all(folder: Path, result: RunResult, under_served: pd.DataFrame) -> li
 
         write_workbook(result.costs, folder / "costs.xlsx", labels=labels, small_cell=sc.outputs.small_cell)
 
+    # maps and atlas get the numeric counts and suppress them themselves (privacy.suppress_counts)
     maps_layers = dict(
-        counties=result.inputs.counties, townships=result.inputs.townships, villages=v_out,
+        counties=result.inputs.counties, townships=result.inputs.townships, villages=result.villages,
         facilities=layers["facilities"], sites_proposed=prop, catchments=result.catchments,
-        roads=result.inputs.roads, labels=labels,
+        labels=labels,
     )
     if sc.outputs.maps:
         from siteplan.outputs.maps import write_maps
 
-        write_maps(folder / "maps", tiles=sc.outputs.tiles, **maps_layers)
+        write_maps(folder, tiles=None if sc.outputs.tiles == "none" else sc.outputs.tiles,
+                   threshold=sc.outputs.small_cell, care_types=tuple(sc.care_sites.types),
+                   police_minutes=tuple(sc.response.police_standards_min), **maps_layers)
     if sc.outputs.atlas:
         from siteplan.outputs.atlas import write_atlas
 
-        write_atlas(folder, **maps_layers)
+        write_atlas(folder, roads=result.inputs.roads, **maps_layers)
 
     f = result.figures
     tables = {

@@ -424,15 +424,12 @@ def plan_sites(
         res = models.solve_targets(big, units, groups, shares, cost=cost, required=required, **kw)
         res = _restrict_demand(res, nv)
         del n_t
-        try:
-            curve = models.cost_target_curve(
-                big, units, groups, {"township": m.township_target}, cost=cost, required=required,
-                level="village", shares=np.round(np.arange(0.5, 1.0001, 0.05), 2), **kw,
-            )
-        except TypeError:
-            curve = None
-        except SiteplanError:
-            curve = None
+        village_units = units["village"]
+        curve = models.cost_target_curve(
+            big, village_units, cost=cost, required=required, groups=groups,
+            shares=np.round(np.arange(0.5, 1.0001, 0.1), 2),
+            fixed_targets={"township": (units["township"], groups, m.township_target)}, **kw,
+        )
     elif m.kind == "lscp":
         res = models.solve_lscp(A, cost=cost, required=required, **kw)
     elif m.kind in ("mclp", "budget_mclp"):
@@ -630,10 +627,10 @@ def _response(sc: Scenario, inp: Inputs, net: Any, villages: gpd.GeoDataFrame):
     police = police_response(net, villages, stations, standards_min=sc.response.police_standards_min,
                              off_road_speed_kph=sc.network.off_road_speed_kph,
                              max_snap_m=sc.network.max_snap_m)
-    summary = response_summary(villages, police, standards_min=sc.response.police_standards_min)
+    summary = response_summary(police, villages, standards_min=sc.response.police_standards_min)
     escort = escort_times(net, villages, fac, types=sc.response.escort_types,
                           off_road_speed_kph=sc.network.off_road_speed_kph,
-                          max_snap_m=sc.network.max_snap_m)
+                          max_snap_m=sc.network.max_snap_m).add_prefix("escort_")
     return police, escort, summary
 
 

@@ -50,6 +50,7 @@ def staged_output_dir(final_dir: str | Path) -> Iterator[Path]:
     except OSError as e:
         raise OutputError(f"cannot create output folder {final_dir.parent}: {e}") from None
     tmp = Path(tempfile.mkdtemp(prefix=f".{final_dir.name}.partial-", dir=final_dir.parent))
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private; outputs are meant to be shared
     try:
         yield tmp
     except BaseException:

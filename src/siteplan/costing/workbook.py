@@ -253,6 +253,7 @@ def write_workbook(
         wb = xlsxwriter.Workbook(tmp, {"nan_inf_to_errors": True})
         _fill(wb, result, lab, small_cell, title)
         wb.close()
+        os.chmod(tmp, 0o644)  # mkstemp makes the file private; a workbook is meant to be shared
         os.replace(tmp, path)
     except Exception as e:  # noqa: BLE001 - any failure becomes OutputError
         Path(tmp).unlink(missing_ok=True)
