@@ -187,3 +187,37 @@ def test_excel_title_row_blank_row_and_usecols(tmp_path: Path) -> None:
     with pytest.raises(InputError) as e:
         to_int(df, "年龄", p)
     assert e.value.row == 5
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_CJK = st.sampled_from(list("广元利州昭化朝天旺苍青川剑阁苍溪村社区居民委员会东坝嘉陵大石镇乡街道小稻"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    codes=st.lists(st.from_regex(r"0{0,3}[0-9]{1,18}", fullmatch=True), min_size=1, max_size=5, unique=True),
+    names=st.lists(st.text(_CJK, min_size=1, max_size=8), min_size=5, max_size=5),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "gbk", "gb18030"]),
+)
+def test_round_trip_codes_and_names(tmp_path_factory, codes, names, encoding) -> None:
+    p = tmp_path_factory.mktemp("rt") / "t.csv"
+    lines = ["code,name"] + [f"{c},{n}" for c, n in zip(codes, names, strict=False)]
+    p.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+    df = read_table(p)
+    assert df["code"].tolist() == codes
+    assert df["name"].tolist() == names[: len(codes)]
+
+
+def test_short_gbk_that_is_valid_utf8_is_read_as_gbk(tmp_path: Path) -> None:
+    p = tmp_path / "t.csv"
+    p.write_bytes("code,name\n1,委\n".encode("gbk"))  # CE AF is also UTF-8 for "ί"
+    assert read_table(p)["name"].tolist() == ["委"]
+
+
+def test_utf8_with_symbols_stays_utf8(tmp_path: Path) -> None:
+    p = tmp_path / "t.csv"
+    p.write_text("code,name,note\n1,翠屏社区,坡度15°·寄宿√\n", encoding="utf-8")
+    assert decode_bytes(p.read_bytes(), p)[1] == "utf-8"
+    assert read_table(p)["note"].tolist() == ["坡度15°·寄宿√"]

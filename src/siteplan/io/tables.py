@@ -89,6 +89,12 @@ def decode_bytes(data: bytes, file: str | Path) -> tuple[str, str]:
     (str, str)
         The text (BOM removed) and the encoding used (``"utf-8"`` or ``"gb18030"``).
 
+    Notes
+    -----
+    Short GBK text can be valid UTF-8 by chance (委 = ``CE AF`` = "ί"); when the UTF-8
+    reading holds Greek/Cyrillic/Latin letters and the GB18030 reading is clean simplified
+    Chinese, GB18030 is used.
+
     Raises
     ------
     InputError
@@ -97,14 +103,26 @@ def decode_bytes(data: bytes, file: str | Path) -> tuple[str, str]:
         the byte offset and the row (line number) of the first bad byte.
     """
     try:
-        return data.decode("utf-8-sig"), "utf-8"
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         u_off = e.start
+    else:
+        if _odd_chars(text):
+            # Short GBK text can be valid UTF-8 by chance ("委" = CE AF = "ί"): prefer GBK
+            # when the UTF-8 reading has Greek/Cyrillic/Latin letters and GBK gives clean
+            # simplified Chinese.
+            try:
+                gb = data.decode("gb18030")
+            except UnicodeDecodeError:
+                gb = None
+            if gb is not None and _plain_chinese(gb):
+                return gb, "gb18030"
+        return text, "utf-8"
     line_start = data.rfind(b"\n", 0, u_off) + 1
-    before = data[:line_start]
-    if any(b >= 0x80 for b in before):
-        # Earlier lines were valid UTF-8 with non-ASCII text: a file pasted together from two
-        # encodings. Decoding it all as GB18030 would garble the UTF-8 lines.
+    prefix = data[:line_start].decode("utf-8-sig", errors="replace")
+    if _plain_chinese(prefix):
+        # Earlier lines are real UTF-8 Chinese: a file pasted together from two encodings.
+        # Decoding it all as GB18030 would garble the UTF-8 lines.
         raise InputError(
             f"the file mixes text encodings: it starts as UTF-8 but the byte at offset {u_off} "
             f"(row {_row_of_offset(data, u_off)}) is not UTF-8 (probably GBK)",
@@ -128,6 +146,34 @@ def decode_bytes(data: bytes, file: str | Path) -> tuple[str, str]:
     _check_text(text, data, file, "gb18030")
     _check_mojibake(text, file)
     return text, "gb18030"
+
+
+#: Non-ASCII, non-CJK characters normal in Chinese tables (·°×—‘’“”…√℃ and no-break space).
+_OK_PUNCT = set("\u00a0\u00b7\u00b0\u00d7\u2014\u2013\u2018\u2019\u201c\u201d\u2026\u221a\u2103\u00b2\u00b3\u2032\u2033")
+
+
+def _odd_chars(text: str) -> bool:
+    """Letters from Latin-1 to Hangul-compatibility blocks (Greek, Cyrillic, ...)."""
+    return any(0x80 <= ord(c) < 0x3000 and c not in _OK_PUNCT for c in text)
+
+
+def _plain_chinese(text: str) -> bool:
+    """Has CJK text and nothing odd: no replacement/control/private-use characters, no
+    rare or Japanese characters, no Greek/Cyrillic/Latin letters."""
+    has_cjk = False
+    for c in text:
+        o = ord(c)
+        if o < 0x80:
+            continue
+        if c == "\ufffd" or unicodedata.category(c) in ("Cc", "Co"):
+            return False
+        if o >= 0x3040 and _suspicious(c):
+            return False
+        if 0x80 <= o < 0x3000 and c not in _OK_PUNCT:
+            return False
+        if 0x4E00 <= o <= 0x9FFF:
+            has_cjk = True
+    return has_cjk
 
 
 def _suspicious(ch: str) -> bool:
