@@ -216,13 +216,17 @@ def solve_pmedian(
         zval = ((cl - L_base) < 0.5).astype(np.float64)
         ws = np.concatenate([g.astype(np.float64), zval[has_z]])
     build = time.perf_counter() - t0
-    sol = None
+    sol = lp_sol = None
+    lp_time = 0.0
     if lp_first and not relax:
         # The radius formulation's LP relaxation is often integral (pmed: most instances);
         # then it is a proven optimum and the MILP machinery is skipped.
-        lp = solve_milp(cobj, M, lo, hi, col_lo, col_hi, None, offset=offset, time_limit_s=time_limit_s)
+        lp = solve_milp(cobj, M, lo, hi, col_lo, col_hi, None, offset=offset, time_limit_s=time_limit_s,
+                        infeasible_message=f"no {p} site(s) can serve every demand point through allowed "
+                        "pairs (raise p or the cost cut-off)")
+        lp_time = lp.solve_time_s
         if np.all(np.minimum(lp.x[:m], 1 - lp.x[:m]) < 1e-7):
-            sol = lp
+            sol = lp_sol = lp
     if sol is None:
         sol = solve_milp(cobj, M, lo, hi, col_lo, col_hi, integer, offset=offset,
                      time_limit_s=time_limit_s, mip_gap=mip_gap, warm_start=ws,
@@ -245,9 +249,10 @@ def solve_pmedian(
     tw = float(w.sum())
     return LocationResult(
         model="pmedian", status=sol.status, objective=obj, bound=float(bound), gap=rel_gap(obj, bound),
-        selected=sel.astype(np.int64), covered=ok, assignment=assign, solve_time_s=sol.solve_time_s,
+        selected=sel.astype(np.int64), covered=ok, assignment=assign,
+        solve_time_s=sol.solve_time_s + (lp_time if sol is not lp_sol else 0.0),
         build_time_s=build, n_variables=sol.n_variables, n_constraints=sol.n_constraints,
-        extra={"mean_cost": obj / tw if tw > 0 else 0.0},
+        extra={"mean_cost": obj / tw if tw > 0 else 0.0, "lp_integral": sol is lp_sol},
     )
 
 
