@@ -515,3 +515,11 @@ def test_nearest_distance_along_path_matches_od():
     for i in best2.index:
         assert back["time_s_1"].iloc[i] == pytest.approx(best2.loc[i, "time_s"])
         assert back["dist_m_1"].iloc[i] == pytest.approx(best2.loc[i, "dist_m"])
+
+
+def test_nearest_without_destinations(triangle):
+    res = nearest(triangle, pts(A, B), pts((9000, 9000)), "drive", max_snap_m=10)
+    assert res["reason"].tolist() == ["no destination on the network"] * 2
+    assert res["dest_1"].tolist() == [-1, -1]
+    empty = od_costs(triangle, pts(A), pts((9000, 9000)), "drive", max_snap_m=10)
+    assert len(empty) == 0 and empty.to_csr().shape == (1, 1) and empty.within(10).nnz == 0

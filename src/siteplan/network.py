@@ -1358,7 +1358,8 @@ def nearest(
         none), ``time_s_j`` (seconds, inf none), ``dist_m_j`` (metres, inf none), ordered by
         time; and ``reason``: "" when a destination was found, else ``"off network"``
         (origin not snapped), ``"different component"`` (no destination reachable in the
-        travel direction at any time; one-way roads count) or ``"beyond cutoff"``.
+        travel direction at any time; one-way roads count), ``"beyond cutoff"`` or
+        ``"no destination on the network"`` (none given, or all off network).
 
     Notes
     -----
@@ -1442,7 +1443,9 @@ def nearest(
         on_d = ~s_d["off_network"].to_numpy(dtype=bool)
         tnodes = np.unique(s_d["node"].to_numpy(np.int64)[on_d])
         nodes = s_o["node"].to_numpy(np.int64)
-        if len(tnodes) == 0 or cutoff_s is None:  # no cutoff: unreachable = not connected
+        if len(tnodes) == 0:
+            reason[none] = "no destination on the network"
+        elif cutoff_s is None:  # no cutoff: unreachable = not connected in that direction
             reason[none] = "different component"
         else:
             g = net._graph(mode, "time", reverse=from_destinations)
