@@ -126,3 +126,21 @@ def test_osm_mode_credits_openstreetmap_once(full):
 
 def html_text_of(m) -> str:
     return re.sub(r"\\u([0-9a-fA-F]{4})", lambda g: chr(int(g.group(1), 16)), m.get_root().render())
+
+
+def test_inline_assets_make_the_page_self_contained(written):
+    out, _ = written  # written with the default assets="inline"
+    raw = (out / "maps" / "510802.html").read_text(encoding="utf-8")
+    assert not re.search(r'<script[^>]+src="https?:', raw)
+    assert not re.search(r'<link[^>]+href="https?:', raw)
+    assert "L.version" in raw or "Leaflet" in raw  # leaflet.js is in the page
+    assert "data:image/png;base64," in raw  # layer-control icon inlined
+
+
+def test_cdn_assets_option(full):
+    d = dict(full)
+    labels = d.pop("labels")
+    raw = make_map(labels=labels, county_code="510802", assets="cdn", **d).get_root().render()
+    assert re.search(r'<script[^>]+src="https://cdn.jsdelivr.net/npm/leaflet', raw)
+    with pytest.raises(OutputError, match="assets"):
+        make_map(labels=labels, county_code="510802", assets="ftp", **d)

@@ -14,8 +14,9 @@ Safety and size:
   (``"<10"``, ``"x"``), and marker sizes come from those display classes, never the exact count;
 * coordinates are rounded to 5 decimals (about 1 m) and polygons simplified in metres
   (EPSG:32648) so that a city map of 1,735 villages stays around a few MB;
-* ``tiles="none"`` draws no web tiles (county boundaries as the background) for intranets;
-  ``assets_dir`` makes the page load Leaflet from a local folder instead of a CDN.
+* ``tiles="none"`` draws no web tiles (county boundaries as the background) for intranets,
+  and Leaflet itself is inlined into the page by default (``assets="inline"``), so a map
+  opens without any internet access.
 
 All inputs are GeoDataFrames in EPSG:4326 (longitude/latitude, degrees).
 """
@@ -151,6 +152,27 @@ def _check_crs(name: str, gdf: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | No
     return gdf if gdf.crs.to_epsg() == 4326 else gdf.to_crs("EPSG:4326")
 
 
+_STATIC = Path(__file__).parent / "static" / "leaflet"
+
+
+def _inline_leaflet() -> tuple[str, str]:
+    """Leaflet's JS and CSS (layer-control icons as data: URIs) for embedding in a page."""
+    import base64
+
+    js_path, css_path = _STATIC / "leaflet.js", _STATIC / "leaflet.css"
+    if not js_path.exists() or not css_path.exists():
+        raise OutputError(f"Leaflet files missing in {_STATIC}; reinstall siteplan or use "
+                          "assets='cdn'")
+    js = re.sub(r"//# sourceMappingURL=\S+", "", js_path.read_text(encoding="utf-8"))
+    css = css_path.read_text(encoding="utf-8")
+    for name in ("layers.png", "layers-2x.png"):
+        png = _STATIC / "images" / name
+        if png.exists():
+            uri = "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
+            css = css.replace(f"url(images/{name})", f"url({uri})")
+    return js, css
+
+
 class _Legend(MacroElement):
     """A fixed HTML box on the map (legend, title or note)."""
 
@@ -231,7 +253,7 @@ def make_map(
     care_types: Sequence[str] = tuple(DEFAULT_CARE_SITE_TYPES),
     police_minutes: Sequence[float] = (15.0, 30.0),
     simplify_m: float = 30.0,
-    assets: str = "cdn",
+    assets: str = "inline",
 ) -> folium.Map:
     """Build the interactive map of the city or of one county.
 
@@ -266,9 +288,12 @@ def make_map(
         Police response standards, minutes, for the police-time classes.
     simplify_m : float
         Tolerance for simplifying polygons, metres (in EPSG:32648).
-    assets : {"cdn", "local"}
-        Where the page loads Leaflet from: folium's CDN links, or ``lib/leaflet.js`` and
-        ``lib/leaflet.css`` next to the HTML file (see :func:`write_maps` ``assets_dir``).
+    assets : {"inline", "cdn", "local"}
+        Where the page gets Leaflet from: ``"inline"`` (default) embeds the Leaflet 1.9.3
+        shipped in ``siteplan/outputs/static/leaflet`` (BSD-2) into the page, so the map works
+        without internet (about 170 kB per page); ``"cdn"`` uses folium's CDN links (plus
+        jQuery/Bootstrap); ``"local"`` loads ``lib/leaflet.js`` and ``lib/leaflet.css`` next to
+        the HTML file (see :func:`write_maps` ``assets_dir``).
 
     Returns
     -------
@@ -326,9 +351,16 @@ def make_map(
         control_scale=False,  # a metric-only scale is added below
         prefer_canvas=True,
     )
+    if assets not in ("inline", "cdn", "local"):
+        raise OutputError(f"assets must be 'inline', 'cdn' or 'local', got {assets!r}")
     if assets == "local":
         m.default_js = [("leaflet", "lib/leaflet.js")]
         m.default_css = [("leaflet_css", "lib/leaflet.css")]
+    elif assets == "inline":
+        m.default_js, m.default_css = [], []
+        js, css = _inline_leaflet()
+        m.get_root().header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css")
+        m.get_root().header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js")
     m.get_root().header.add_child(Element('<meta charset="utf-8">'), name="meta_charset", index=0)
     m.get_root().header.add_child(Element(
         "<style>.siteplan-box{font:12px/1.45 'Noto Sans CJK SC','Microsoft YaHei',sans-serif;"
@@ -563,7 +595,8 @@ def write_maps(
         As for :func:`make_map` (scenario ``outputs.tiles``).
     assets_dir : str or Path, optional
         A folder with ``leaflet.js`` and ``leaflet.css`` (and ``images/``) to copy into
-        ``maps/lib`` so the maps work without internet; default: load them from the CDN.
+        ``maps/lib`` and load from there (``assets="local"``); default: Leaflet is inlined
+        into every page (``assets="inline"``, works offline).
     **kwargs
         Passed to :func:`make_map` (``threshold``, ``care_types``, ``police_minutes``, ...).
 
@@ -579,7 +612,7 @@ def write_maps(
     """
     maps_dir = Path(out_dir) / "maps"
     maps_dir.mkdir(parents=True, exist_ok=True)
-    assets = "cdn"
+    assets = kwargs.pop("assets", "inline")
     if assets_dir is not None:
         src = Path(assets_dir)
         if not (src / "leaflet.js").exists() or not (src / "leaflet.css").exists():
