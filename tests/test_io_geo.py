@@ -200,3 +200,29 @@ def test_single_part_multipoint_accepted_as_point(tmp_path: Path) -> None:
     assert len(g) == 3 and g.geometry.geom_type.iloc[2] == "MultiPoint"
     p2 = _write(gpd.GeoDataFrame({"a": [1]}, geometry=[geoms[0]], crs=4326), tmp_path / "m1.gpkg")
     assert read_layer(p2).geometry.geom_type.tolist() == ["Point"]
+
+
+@pytest.mark.parametrize("text,value", [
+    ("105°50′30″", 105 + 50 / 60 + 30 / 3600),
+    ("105°50'30\"E", 105 + 50 / 60 + 30 / 3600),
+    ("东经105度50分30秒", 105 + 50 / 60 + 30 / 3600),
+    ("32°25.5′N", 32 + 25.5 / 60),
+    ("北纬32度", 32.0),
+    ("33°51′S", -(33 + 51 / 60)),
+])
+def test_parse_dms(text: str, value: float) -> None:
+    from siteplan.io.geo import parse_dms
+
+    assert parse_dms(text) == pytest.approx(value, abs=1e-12)
+
+
+def test_dms_in_table_and_bad_dms_rejected() -> None:
+    from siteplan.io.geo import parse_dms
+
+    g = points_from_table(_table(["105°50′30″"], ["北纬32度26分"]), "v.csv", region_bounds=GUANGYUAN_BOUNDS)
+    assert g.geometry.x.iloc[0] == pytest.approx(105.841667, abs=1e-6)
+    assert g.geometry.y.iloc[0] == pytest.approx(32.433333, abs=1e-6)
+    assert parse_dms("105°75′") is None
+    with pytest.raises(InputError) as e:
+        points_from_table(_table(["105°75′"], ["32.4"]), "v.csv")
+    assert (e.value.row, e.value.column) == (2, "lon")

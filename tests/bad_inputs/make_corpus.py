@@ -116,7 +116,7 @@ def main() -> None:
         for r, x, y in zip(V_ROWS, ["579330.2", "578120.5", "585610.9"], ["3589780.1", "3588570.3", "3578840.6"], strict=True)
     ]))
     write("v_outside_region.csv", villages_csv([V_ROWS[0], V_ROWS[1], replace_field(replace_field(V_ROWS[2], 7, "104.0657"), 8, "30.6595")]))
-    write("v_nonnumeric_lat.csv", villages_csv([V_ROWS[0], replace_field(V_ROWS[1], 8, "32°25′N")]))
+    write("v_nonnumeric_lat.csv", villages_csv([V_ROWS[0], replace_field(V_ROWS[1], 8, "32.25.30")]))
     write("v_missing_lon.csv", villages_csv([V_ROWS[0], V_ROWS[1], replace_field(V_ROWS[2], 7, "")]))
     gpd.GeoDataFrame(
         {"village_code": ["510802001001", "510802002001"], "village_name": ["翠屏社区居民委员会", "将军桥社区居民委员会"],

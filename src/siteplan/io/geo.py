@@ -13,6 +13,7 @@ are made on the numbers a user gave, so a mistake is reported on the row where i
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +32,7 @@ __all__ = [
     "GUANGYUAN_BOUNDS",
     "check_in_region",
     "convert_geometries",
+    "parse_dms",
     "parse_crs",
     "points_from_table",
     "read_layer",
@@ -58,6 +60,58 @@ def parse_crs(crs: object, file: str | Path | None = None) -> pyproj.CRS:
         return pyproj.CRS.from_user_input(crs)
     except pyproj.exceptions.CRSError as e:
         raise CRSError(f"unknown CRS '{crs}': {e}", file=file, hint="use an EPSG code such as EPSG:4326") from None
+
+
+_DMS = re.compile(
+    r"^(?P<pre>东经|北纬|西经|南纬|[NSEWnsew])?\s*(?P<d>\d+(?:\.\d+)?)\s*[°度]\s*"
+    r"(?:(?P<m>\d+(?:\.\d+)?)\s*['′’分]\s*)?(?:(?P<s>\d+(?:\.\d+)?)\s*(?:[\"″”秒]|'')\s*)?"
+    r"(?P<post>[NSEWnsew])?$"
+)
+
+
+def parse_dms(value: str) -> float | None:
+    """Parse degrees–minutes–seconds text to decimal degrees.
+
+    Accepts ``105°50′30″``, ``105°50'30"E``, ``东经105度50分30秒``, ``32°25.5′N``; a
+    southern/western hemisphere mark (S, W, 南纬, 西经) gives a negative value.
+
+    Parameters
+    ----------
+    value : str
+        The cell text.
+
+    Returns
+    -------
+    float or None
+        Decimal degrees, or None if the text is not DMS (or minutes/seconds >= 60).
+    """
+    m = _DMS.match(value.strip())
+    if not m:
+        return None
+    d = float(m.group("d"))
+    mi = float(m.group("m") or 0)
+    se = float(m.group("s") or 0)
+    if mi >= 60 or se >= 60:
+        return None
+    sign = -1.0 if any(x and x.upper() in ("S", "W", "南纬", "西经") for x in (m.group("pre"), m.group("post"))) else 1.0
+    return sign * (d + mi / 60.0 + se / 3600.0)
+
+
+def _dms_columns(df: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
+    out = df
+    for c in cols:
+        vals = df[c]
+        conv = {}
+        for i, v in vals.items():
+            if any(ch in v for ch in "°度"):
+                f = parse_dms(v)
+                if f is not None:
+                    conv[i] = repr(f)
+        if conv:
+            if out is df:
+                out = df.copy()
+            out.loc[list(conv), c] = list(conv.values())
+    return out
 
 
 def check_in_region(
@@ -171,7 +225,9 @@ def points_from_table(
         CRS of the numbers in ``lon_col``/``lat_col`` (x/y for a projected CRS);
         ``data.crs`` of the scenario.
     lon_col, lat_col : str
-        Coordinate columns (longitude/x and latitude/y).
+        Coordinate columns (longitude/x and latitude/y): decimal numbers, or
+        degrees–minutes–seconds text (``105°50′30″``, ``东经105度50分30秒``; see
+        :func:`parse_dms`).
     coordinate_system : {"wgs84", "gcj02", "bd09"}
         Datum of geographic coordinates; GCJ-02 and BD-09 are converted to WGS84.
     region_bounds : sequence of 4 float, optional
@@ -200,6 +256,7 @@ def points_from_table(
     for c in (lon_col, lat_col):
         if c not in df.columns:
             raise InputError(f"coordinate column '{c}' is missing", file=file, row=1, column=c)
+    df = _dms_columns(df, [lon_col, lat_col])
     errs: list[InputError] = []
     xs = ys = None
     try:
