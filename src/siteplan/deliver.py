@@ -73,8 +73,14 @@ def village_export(villages: gpd.GeoDataFrame, scenario: Any) -> gpd.GeoDataFram
     groups = [g for g in ("town_code", "county_code") if g in v.columns]
     v = suppress_counts(v, counts, group_cols=groups, threshold=scenario.outputs.small_cell)
     for c in v.columns:
-        if v[c].dtype == object and c != "geometry":
+        if c == "geometry":
+            continue
+        if v[c].dtype == object:
             v[c] = v[c].astype(str)
+        elif pd.api.types.is_float_dtype(v[c]):
+            # seconds to 0.1 s, metres to 1 m, indices to 4 decimals: no false precision
+            digits = 1 if c.endswith("_time_s") else 0 if c.endswith("_dist_m") else 4
+            v[c] = v[c].round(digits)
     return gpd.GeoDataFrame(v, geometry="geometry", crs=villages.crs).to_crs("EPSG:4326")
 
 

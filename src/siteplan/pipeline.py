@@ -571,7 +571,7 @@ def _run(sc: Scenario, stages: _Stages, out_dir, cache_dir) -> RunResult:
         cap = np.where(np.isnan(cap), np.nanmedian(cap) if np.isfinite(cap).any() else 40.0, cap)
         access = two_step_fca(od_after[primary.mode], villages["children"].to_numpy(float), cap,
                               lim["cutoff_s"] or 1800.0)
-        ranked = under_served(villages, cov_after, primary)
+        ranked = under_served(villages, cov_after, primary, risk_weights=sc.model.risk_weights)
     with stages.stage("response"):
         police, escort, police_summary = _response(sc, inp, net, villages)
     with stages.stage("costs"):
