@@ -303,6 +303,24 @@ def test_xml_places_admin_demand(mini):
     assert d.loc["osm:node/51", "children"] == 1  # hamlet default 100 residents
 
 
+def test_assign_areas_matches_demand(mini):
+    dem = demand_from_osm(mini, method="places")
+    fac = sosm.assign_areas(
+        mini.facilities, mini.admin, work_crs=dem.to_crs(dem.estimate_utm_crs()).crs
+    )
+    assert all(isinstance(c, str) and c for c in fac["town_code"])
+    f = fac.set_index("facility_id")
+    # the police node is inside the township polygon; the village node 50 too
+    assert f.loc["osm:node/30", "town_code"] == "osm:relation/200"
+    assert f.loc["osm:node/30", "town_name"] == "曾家镇"
+    d = dem.set_index("village_code")
+    assert f.loc["osm:node/30", "county_code"] == d.loc["osm:node/50", "county_code"]
+    # outside the polygon: the same grid cell label as a village there
+    assert f.loc["osm:node/43", "town_code"].startswith("grid5km:")
+    with pytest.raises(CRSError):
+        sosm.assign_areas(mini.facilities, mini.admin, work_crs="EPSG:4326")
+
+
 def test_xml_residential_rule(mini):
     dem = demand_from_osm(
         mini, method="residential", floor_area_per_person_m2=40.0, landuse_m2_per_person=150.0

@@ -71,6 +71,7 @@ from siteplan.scenario import FACILITY_TYPES
 
 __all__ = [
     "DROPPED_HIGHWAYS",
+    "assign_areas",
     "FACILITY_TAG_RULES",
     "FEATURE_TAGS",
     "OSMData",
@@ -1437,6 +1438,68 @@ def _area_labels(
     return codes, names
 
 
+def assign_areas(
+    points: gpd.GeoDataFrame,
+    admin: gpd.GeoDataFrame,
+    *,
+    work_crs: Any = "auto",
+    town_admin_level: str = "8",
+    county_admin_level: str = "6",
+    town_grid_km: float = 5.0,
+    county_grid_km: float = 25.0,
+) -> gpd.GeoDataFrame:
+    """Label points with township and county codes from OSM boundaries, else grid cells.
+
+    The rule of :func:`demand_from_osm`, usable for facilities so that they carry the same
+    ``town_code`` / ``county_code`` as the demand points: the ``boundary=administrative``
+    polygon of ``admin_level`` = ``town_admin_level`` / ``county_admin_level`` that contains
+    the point (code ``"osm:relation/<id>"``, its name), else the grid cell of the work CRS
+    (``"grid5km:<ix>_<iy>"``, ``ix = floor(x / 5000 m)``; same for ``grid25km``).
+
+    Parameters
+    ----------
+    points : geopandas.GeoDataFrame
+        Point layer with a CRS (e.g. ``OSMData.facilities``).
+    admin : geopandas.GeoDataFrame
+        ``OSMData.admin`` (may be empty).
+    work_crs : str or pyproj.CRS
+        Projected CRS of the grid (metres). Give the same one as for the demand points:
+        "auto" estimates the UTM zone from ``points``, which may differ near a zone border.
+    town_admin_level, county_admin_level : str
+        OSM ``admin_level`` of townships and counties (China: 8 and 6;
+        https://wiki.openstreetmap.org/wiki/Tag:boundary%3Dadministrative).
+    town_grid_km, county_grid_km : float
+        Grid cell sizes, kilometres.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy of ``points`` with ``town_code``, ``town_name``, ``county_code``,
+        ``county_name`` (str) set.
+
+    Raises
+    ------
+    CRSError
+        ``points`` has no CRS, or ``work_crs`` is not projected.
+    """
+    if points.crs is None:
+        raise CRSError("points have no CRS", hint="set EPSG:4326 for lon/lat")
+    out = points.copy()
+    if len(out) == 0:
+        for c in ("town_code", "town_name", "county_code", "county_name"):
+            out[c] = pd.Series([], dtype=object)
+        return out
+    crs = _resolve_work_crs(out, work_crs) if isinstance(work_crs, str) else work_crs
+    pts = out.to_crs(WGS84)
+    out["town_code"], out["town_name"] = _area_labels(
+        pts, admin, town_admin_level, town_grid_km * 1000.0, f"grid{town_grid_km:g}km", crs
+    )
+    out["county_code"], out["county_name"] = _area_labels(
+        pts, admin, county_admin_level, county_grid_km * 1000.0, f"grid{county_grid_km:g}km", crs
+    )
+    return out
+
+
 def _demand_places(
     data: OSMData, place_types: Iterable[str], place_population: Mapping[str, float]
 ) -> gpd.GeoDataFrame:
@@ -1679,17 +1742,17 @@ def demand_from_osm(
     children = np.floor(pop * child_share + 0.5).astype("int64")
     bands = _split_ages(children)
     if n:
-        tc, tn = _area_labels(
-            pts, data.admin, town_admin_level, town_grid_km * 1000.0, f"grid{town_grid_km:g}km", crs
-        )
-        cc, cn = _area_labels(
-            pts,
+        labels = assign_areas(
+            pts[["geometry"]],
             data.admin,
-            county_admin_level,
-            county_grid_km * 1000.0,
-            f"grid{county_grid_km:g}km",
-            crs,
+            work_crs=crs,
+            town_admin_level=town_admin_level,
+            county_admin_level=county_admin_level,
+            town_grid_km=town_grid_km,
+            county_grid_km=county_grid_km,
         )
+        tc, tn = labels["town_code"].to_numpy(), labels["town_name"].to_numpy()
+        cc, cn = labels["county_code"].to_numpy(), labels["county_name"].to_numpy()
     else:
         tc = tn = cc = cn = np.array([], dtype=object)
     out = gpd.GeoDataFrame(
