@@ -221,3 +221,12 @@ def test_utf8_with_symbols_stays_utf8(tmp_path: Path) -> None:
     p.write_text("code,name,note\n1,翠屏社区,坡度15°·寄宿√\n", encoding="utf-8")
     assert decode_bytes(p.read_bytes(), p)[1] == "utf-8"
     assert read_table(p)["note"].tolist() == ["坡度15°·寄宿√"]
+
+
+def test_looks_floatified() -> None:
+    from siteplan.io.tables import looks_floatified
+
+    assert looks_floatified("5.10802001001e+11") and looks_floatified("510802001001.0")
+    assert looks_floatified("510802201501011008")  # float(5.10802201501011e17) as an int
+    assert not looks_floatified("510802201501011234")  # a real 18-digit number typed as text
+    assert not looks_floatified("51080220180301123X") and not looks_floatified("510802001001")

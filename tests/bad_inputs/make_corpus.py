@@ -109,6 +109,13 @@ def main() -> None:
     ws.append([5.10802201501011e17, "将军桥社区居民委员会", 105.8302, 32.4303, 5])
     wb.save(HERE / "v_excel_float_code.xlsx")
 
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["facility_id", "name", "facility_type", "lon", "lat"])
+    ws.append(["007", "东坝派出所", "police", 105.8450, 32.4430])
+    ws.append([5.10802201501011e17, "某小学", "school", 105.8302, 32.4303])
+    wb.save(HERE / "f_excel_float_id.xlsx")
+
     # ---------------------------------------------------------------- coordinates
     write("v_swapped_latlon.csv", villages_csv([V_ROWS[0], replace_field(replace_field(V_ROWS[1], 7, "32.4303"), 8, "105.8302"), V_ROWS[2]]))
     write("v_projected_no_crs.csv", villages_csv([

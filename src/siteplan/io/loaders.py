@@ -22,6 +22,7 @@ from siteplan.errors import InputError
 from siteplan.io.geo import check_in_region, convert_geometries, points_from_table, read_layer
 from siteplan.io.tables import (
     TABLE_SUFFIXES,
+    _floaty_codes,
     check_codes,
     raise_all,
     read_table,
@@ -606,6 +607,7 @@ def load_facilities(
         if v == "":
             errs.append(InputError("empty facility_id", file=path, row=int(i) + off, column="facility_id"))
     raise_all(errs[:20])
+    raise_all(_floaty_codes(df["facility_id"], path, "facility_id", off))
     _check_unique(df, "facility_id", path, off)
     types, errs = [], []
     keys = list(FACILITY_TYPES)

@@ -29,6 +29,7 @@ __all__ = [
     "TABLE_SUFFIXES",
     "check_codes",
     "decode_bytes",
+    "looks_floatified",
     "raise_all",
     "read_table",
     "rename_aliases",
@@ -424,10 +425,29 @@ def _strip(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _excel_float_digits(v: str) -> bool:
+    """A 16+ digit number that went through a float: Excel keeps 15 significant digits, so
+    the rest are zeros or binary noise (510802201501011234 → 510802201501011008)."""
+    if len(v) < 16 or not v.isdigit():
+        return False
+    f = float(v)
+    mantissa = repr(f).split("e")[0].replace(".", "").lstrip("0").rstrip("0")
+    return int(f) == int(v) and len(mantissa) <= 15
+
+
+def looks_floatified(v: str) -> bool:
+    """Whether a code cell looks like a number a spreadsheet turned into a float.
+
+    ``5.10802001001e+11``, ``510802001001.0`` and 16+ digit numbers with at most 15
+    significant digits (Excel's precision) are; text codes are not.
+    """
+    return bool(_FLOATY.match(v)) or _excel_float_digits(v)
+
+
 def _floaty_codes(s: pd.Series, file: Path | str, col: str, row_offset: int = 2) -> list[InputError]:
     errs = []
     for i, v in s.items():
-        if _FLOATY.match(v):
+        if looks_floatified(v):
             errs.append(
                 InputError(
                     f"code '{v}' looks like a number converted to a float by a spreadsheet "
@@ -481,7 +501,7 @@ def check_codes(
             continue
         if pat.match(v):
             continue
-        if _FLOATY.match(v):
+        if looks_floatified(v):
             errs += _floaty_codes(pd.Series([v], index=[i]), file, column, row_offset)
         else:
             errs.append(
