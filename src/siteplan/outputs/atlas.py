@@ -34,7 +34,7 @@ from matplotlib.patches import Patch
 from matplotlib_scalebar.scalebar import ScaleBar
 
 from siteplan.errors import CRSError, OutputError
-from siteplan.outputs.maps import STATUS_STYLE
+from siteplan.outputs.maps import STATUS_STYLE, _in_county
 from siteplan.outputs.privacy import SECONDARY_MARK, small_cell_label, suppress_counts
 from siteplan.scenario import DEFAULT_CARE_SITE_TYPES
 
@@ -146,6 +146,7 @@ def render_page(
     roads: gpd.GeoDataFrame | None = None,
     labels: dict | None = None,
     *,
+    catchments: gpd.GeoDataFrame | None = None,
     county_code: str | None = None,
     threshold: int = 10,
     care_types: Sequence[str] = tuple(DEFAULT_CARE_SITE_TYPES),
@@ -161,7 +162,10 @@ def render_page(
         ``status`` and ``children``; ``roads`` needs ``road_class`` (main classes drawn).
     labels : dict, optional
         ``attribution``, ``modelled`` (list of modelled layers), ``scenario``, ``date``,
-        ``region_name``.
+        ``region_name`` (or ``region``).
+    catchments : GeoDataFrame, optional
+        ``kind`` ("existing"/"proposed"), Polygon geometry; proposed catchments are drawn as
+        dashed outlines on county pages.
     county_code : str, optional
         The county to draw; default the city overview.
     threshold : int
@@ -193,7 +197,8 @@ def render_page(
     fac = _to_atlas("facilities", facilities)
     sp = _to_atlas("sites_proposed", sites_proposed)
     rd = _to_atlas("roads", roads)
-    region = str(labels.get("region_name", "广元市"))
+    region = str(labels.get("region_name") or labels.get("region") or "广元市")
+    cat = _to_atlas("catchments", catchments)
 
     import matplotlib as mpl
 
@@ -212,9 +217,9 @@ def render_page(
             vil, shown = vil[keep], _shown[keep]
             if twn is not None:
                 twn = twn[twn["county_code"].astype(str) == county_code]
-            if sp is not None:
-                sp = sp[sp["county_code"].astype(str) == county_code]
             area = sel.geometry.union_all()
+            if sp is not None:
+                sp = _in_county(sp, county_code, area)
             if fac is not None:
                 fac = fac[fac.geometry.intersects(area)]
             cty.plot(ax=ax, facecolor="#ececec", edgecolor="#9a9a9a", linewidth=0.8, zorder=1)
@@ -250,6 +255,12 @@ def render_page(
                 part = view[view["road_class"].astype(str) == cls]
                 if len(part):
                     part.plot(ax=ax, color=col, linewidth=lw, zorder=3)
+
+        if county_code is not None and cat is not None and len(cat):
+            pc = cat[(cat["kind"].astype(str) == "proposed").to_numpy()]
+            pc = pc[pc.geometry.intersects(area)]
+            if len(pc):
+                pc.boundary.plot(ax=ax, color="#d7301f", linewidth=0.8, linestyle="--", zorder=4)
 
         # villages by status, sized by suppressed class
         sizes = np.array([_size(s, threshold) for s in shown])
@@ -290,11 +301,12 @@ def render_page(
 
         # proposed sites: red squares with the rank (county pages) or stars (city page)
         if sp is not None and len(sp):
-            sps = sp.sort_values("rank", ascending=False)
+            sps = sp.assign(_r=pd.to_numeric(sp["rank"], errors="coerce").fillna(0)).sort_values(
+                "_r", ascending=False)
             if county_code is not None:
                 ax.scatter(sps.geometry.x, sps.geometry.y, s=170, marker="s", c="#d7301f",
                            edgecolors="black", linewidths=0.9, zorder=10)
-                for x, y, rk in zip(sps.geometry.x, sps.geometry.y, sps["rank"], strict=True):
+                for x, y, rk in zip(sps.geometry.x, sps.geometry.y, sps["_r"], strict=True):
                     ax.text(x, y, str(int(rk)), fontsize=6.5, ha="center", va="center",
                             color="white", fontweight="bold", zorder=11)
             else:
@@ -341,6 +353,9 @@ def render_page(
             Line2D([], [], color="#b07a4c", linewidth=1.2, label="主要道路 main road"),
             Patch(facecolor="#fbfaf6", edgecolor="#222", label="县界 county boundary"),
         ]
+        if county_code is not None and cat is not None and len(cat):
+            handles.append(Line2D([], [], color="#d7301f", linewidth=1.0, linestyle="--",
+                                  label="拟建站点服务范围 proposed catchment"))
         lax = fig.add_axes((0.74, 0.42, 0.245, 0.46))
         lax.axis("off")
         leg = lax.legend(handles=handles, loc="upper left", frameon=True, fontsize=10.5,
@@ -362,8 +377,9 @@ def render_page(
         lines += [f"{STATUS_STYLE[k][1]}: {v}" for k, v in cov.items()]
         if sp is not None:
             lines.append(f"拟建站点 proposed sites: {len(sp)}")
-            if "capex_cny" in sp and len(sp):
-                lines.append(f"投资 capex: {float(sp['capex_cny'].sum()) / 1e4:,.0f} 万元")
+            capex = pd.to_numeric(sp.get("capex_cny"), errors="coerce")
+            if capex is not None and len(sp) and capex.notna().any():
+                lines.append(f"投资 capex: {float(capex.sum()) / 1e4:,.0f} 万元")
         fig.text(0.745, below - 0.06, "\n".join(lines), fontsize=10, va="top", ha="left",
                  linespacing=1.5)
 
@@ -387,6 +403,7 @@ def write_atlas(
     roads: gpd.GeoDataFrame | None = None,
     labels: dict | None = None,
     *,
+    catchments: gpd.GeoDataFrame | None = None,
     dpi: int = 150,
     counties_to_draw: Sequence[str] | None = None,
     **kwargs,
@@ -398,7 +415,7 @@ def write_atlas(
     out_dir : str or Path
         The run's output folder: ``out_dir/atlas.pdf`` and ``out_dir/atlas/<code>.png``
         (``atlas/city.png`` for the overview).
-    counties, townships, villages, facilities, sites_proposed, roads, labels
+    counties, townships, villages, facilities, sites_proposed, roads, labels, catchments
         As for :func:`render_page` (EPSG:4326).
     dpi : int
         Resolution of the PNGs (the PDF is vector).
@@ -433,8 +450,8 @@ def write_atlas(
             with PdfPages(pdf_path) as pdf:
                 for code in codes:
                     fig = render_page(counties, townships, villages, facilities, sites_proposed,
-                                      roads, labels, county_code=code, font=font, _shown=shown,
-                                      **kwargs)
+                                      roads, labels, catchments=catchments, county_code=code,
+                                      font=font, _shown=shown, **kwargs)
                     png = png_dir / f"{code or 'city'}.png"
                     fig.savefig(png, dpi=dpi)
                     pdf.savefig(fig)

@@ -144,6 +144,14 @@ def _police_labels(minutes: Sequence[float]) -> list[str]:
     return labels
 
 
+def _in_county(gdf: gpd.GeoDataFrame, county_code: str, area) -> gpd.GeoDataFrame:
+    """Rows of one county: by ``county_code`` where filled in, else by location."""
+    if "county_code" in gdf.columns:
+        code = gdf["county_code"].astype(str).fillna("")
+        return gdf[(code == county_code) | ((code == "") & gdf.geometry.intersects(area))]
+    return gdf[gdf.geometry.intersects(area)]
+
+
 def _check_crs(name: str, gdf: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
     if gdf is None:
         return None
@@ -320,7 +328,7 @@ def make_map(
 
     # suppression over the whole city (one consistent pattern for every map)
     shown = suppress_counts(villages, ["children"], threshold=threshold)["children"]
-    region = str(labels.get("region_name", "广元市"))
+    region = str(labels.get("region_name") or labels.get("region") or "广元市")
     if county_code is not None:
         county_code = str(county_code)
         sel = counties[counties["county_code"].astype(str) == county_code]
@@ -334,7 +342,7 @@ def make_map(
         if facilities is not None:
             facilities = facilities[facilities.geometry.intersects(area)]
         if sites_proposed is not None:
-            sites_proposed = sites_proposed[sites_proposed["county_code"].astype(str) == county_code]
+            sites_proposed = _in_county(sites_proposed, county_code, area)
         if catchments is not None:
             catchments = catchments[catchments.geometry.intersects(area)]
         title = f"{region} {sel['county_name'].iloc[0]} 留守儿童关爱服务站点规划"
@@ -515,20 +523,25 @@ def make_map(
     # --- proposed sites with rank
     if sites_proposed is not None and len(sites_proposed):
         fg = folium.FeatureGroup(name="拟建站点 proposed sites (rank)")
-        sp = sites_proposed.sort_values("rank", ascending=False)  # rank 1 drawn on top
+        sp = sites_proposed.assign(
+            _r=pd.to_numeric(sites_proposed.get("rank"), errors="coerce")
+        ).sort_values("_r", ascending=False)  # rank 1 drawn on top
         geoms = _round_geom(sp.geometry)
         for g, (_, r) in zip(geoms, sp.iterrows(), strict=True):
-            rank = int(r["rank"])
-            capex = float(r.get("capex_cny", float("nan")))
-            newly = r.get("children_newly_covered", None)
-            newly_txt = "" if newly is None or pd.isna(newly) else (
+            rank_v = pd.to_numeric(pd.Series([r.get("rank")]), errors="coerce").iloc[0]
+            rank = 0 if pd.isna(rank_v) else int(rank_v)
+            capex = pd.to_numeric(pd.Series([r.get("capex_cny")]), errors="coerce").iloc[0]
+            capex_txt = "—" if pd.isna(capex) else f"{float(capex) / 1e4:,.1f} 万元 (CNY 10k)"
+            newly = pd.to_numeric(pd.Series([r.get("children_newly_covered")]),
+                                  errors="coerce").iloc[0]
+            newly_txt = "—" if pd.isna(newly) else (
                 small_cell_label(threshold) if 0 < int(newly) < threshold else str(int(newly)))
             action = {"new": "新建 new", "upgrade": "改建 upgrade"}.get(str(r.get("action", "")),
                                                                       str(r.get("action", "")))
             body = (f"<b>#{rank} {_esc(r.get('name', ''))}</b><br>"
                     f"类型 type: {_esc(r.get('site_type', ''))}<br>"
                     f"方式 action: {_esc(action)}<br>"
-                    f"投资 capex: {capex / 1e4:,.1f} 万元 (CNY 10k)<br>"
+                    f"投资 capex: {capex_txt}<br>"
                     f"新增覆盖儿童 children newly covered: {_esc(newly_txt)}<br>"
                     f"编号 id: {_esc(r.get('site_id', ''))}")
             size = 18 if rank < 100 else 24
