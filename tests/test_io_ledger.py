@@ -29,7 +29,7 @@ def test_good_ledger_counts_and_bands() -> None:
     assert row.loc["510802001001", "children"] == 2
     assert row.loc["510802001001", "children_6_13"] == 2
     assert row.loc["510802001001", "alone"] == 1
-    assert row.loc["510802001001", "boarding"] == 1
+    assert row.loc["510802001001", "boarding_pupils"] == 1
     assert row.loc["510802101201", "children_14_16"] == 1
     assert row.loc["510802101201", "guardian_unable"] == 1
     assert row.loc["510802101201", "out_of_school"] == 1
@@ -111,7 +111,7 @@ def test_xlsx_ledger_with_numeric_ids_and_dates(tmp_path: Path) -> None:
     out = aggregate_ledger(p, as_of=AS_OF)
     assert out.to_dict("records") == [{
         "village_code": "510802001001", "children": 2, "children_0_5": 1, "children_6_13": 1,
-        "children_14_16": 0, "alone": 1, "guardian_unable": 0, "out_of_school": 0, "boarding": 0,
+        "children_14_16": 0, "alone": 1, "guardian_unable": 0, "out_of_school": 0, "boarding_pupils": 0,
     }]
 
 

@@ -27,7 +27,7 @@ Flags per child: ``alone`` when ``guardian`` contains 独居 / 无人监护 / al
 ``alone`` column is yes; ``guardian_unable`` when ``guardian`` contains 无监护能力 /
 监护能力不足 / 缺乏监护能力 / 无力监护 / 监护缺失 / 不能履行监护 / unable;
 ``out_of_school`` when ``schooling`` contains 辍学 / 失学 / 未入学 / 未就学 / out of school /
-dropout; ``boarding`` when ``schooling`` contains 寄宿 / boarding.
+dropout; ``boarding_pupils`` when ``schooling`` contains 寄宿 / boarding.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ LEDGER_ALIASES: dict[str, list[str]] = {
 #: Columns of the aggregated table, in order (after ``village_code``).
 LEDGER_COUNT_COLUMNS = [
     "children", "children_0_5", "children_6_13", "children_14_16",
-    "alone", "guardian_unable", "out_of_school", "boarding",
+    "alone", "guardian_unable", "out_of_school", "boarding_pupils",
 ]
 
 _ALONE = ("独居", "无人监护", "alone")
@@ -140,7 +140,7 @@ def aggregate_ledger(
         One row per ``village_code`` (sorted, or in ``villages`` order), columns
         ``village_code`` (str) and int64 counts ``children``, ``children_0_5``,
         ``children_6_13``, ``children_14_16`` (ages 14 and 15: under 16), ``alone``,
-        ``guardian_unable``, ``out_of_school``, ``boarding``. ``attrs["excluded_16_plus"]``
+        ``guardian_unable``, ``out_of_school``, ``boarding_pupils``. ``attrs["excluded_16_plus"]``
         holds the number of rows aged 16 or more.
 
     Warns
@@ -256,7 +256,7 @@ def aggregate_ledger(
         "alone": alone.astype("int64"),
         "guardian_unable": unable.astype("int64"),
         "out_of_school": out_school.astype("int64"),
-        "boarding": boarding.astype("int64"),
+        "boarding_pupils": boarding.astype("int64"),
     }).loc[keep]
     del df
     agg = rows.groupby("village_code", sort=True)[LEDGER_COUNT_COLUMNS].sum()
@@ -292,7 +292,7 @@ def apply_ledger(villages: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
     -------
     same type as ``villages``
         A copy with ``children``, the age bands, ``alone``, ``guardian_unable``,
-        ``out_of_school`` and ``boarding`` from the ledger (0 for villages it does not list)
+        ``out_of_school`` and ``boarding_pupils`` from the ledger (0 for villages it does not list)
         and ``children_source = "ledger"``.
     """
     out = villages.copy()
