@@ -523,3 +523,25 @@ def test_nearest_without_destinations(triangle):
     assert res["dest_1"].tolist() == [-1, -1]
     empty = od_costs(triangle, pts(A), pts((9000, 9000)), "drive", max_snap_m=10)
     assert len(empty) == 0 and empty.to_csr().shape == (1, 1) and empty.within(10).nnz == 0
+
+
+def test_other_quantity_cutoff_is_exact_and_limited(monkeypatch):
+    """cutoff_m with weight="time" limits the search but loses no pair."""
+    net, _ = grid_network(15, seed=5)
+    p = snap_frame(net, list(range(0, net.n_nodes, 3)))
+    full = od_costs(net, p, p, "drive").to_dataframe()
+    seen = []
+    real = netmod.dijkstra
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("limit", np.inf))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(netmod, "dijkstra", spy)
+    for cut in (150.0, 420.0):
+        got = od_costs(net, p, p, "drive", cutoff_m=cut).to_dataframe().reset_index(drop=True)
+        want = full[full.dist_m <= cut].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, want)
+        got_d = od_costs(net, p, p, "drive", weight="distance", cutoff_s=cut / 10).to_dataframe()
+        assert (got_d.time_s <= cut / 10).all() and len(got_d) > 0
+    assert seen and all(np.isfinite(x) for x in seen)

@@ -617,6 +617,7 @@ class _Graph:
     x: np.ndarray  # node coordinates, metres
     y: np.ndarray
     rate: float  # max over edges of straight-line length / primary weight
+    ratio: float  # max over edges of primary / secondary weight
     x_order: np.ndarray  # node positions sorted by x
     xs: np.ndarray  # sorted x
     _memo: dict = field(default_factory=dict, repr=False, compare=False)
@@ -647,8 +648,9 @@ class _Graph:
         csr2.sort_indices()
         eu = np.hypot(net.node_x[ru] - net.node_x[rv], net.node_y[ru] - net.node_y[rv])
         rate = float(np.max(eu / w1)) if len(w1) else 0.0
+        ratio = float(np.max(w1 / w2)) if len(w1) else np.inf
         xo = np.argsort(net.node_x, kind="stable")
-        return _Graph(csr=csr, csr2=csr2, keys=keys, w1=w1, w2=w2, n=n, reverse=reverse, x=net.node_x,
+        return _Graph(csr=csr, csr2=csr2, keys=keys, w1=w1, w2=w2, n=n, reverse=reverse, ratio=ratio, x=net.node_x,
                       y=net.node_y, rate=rate, x_order=xo, xs=net.node_x[xo])
 
     def lookup(self) -> _Lookup:
@@ -1034,7 +1036,7 @@ def _batches(g: _Graph, a_u: np.ndarray, lim: float, chunk_bytes: int, n_tgt: in
 
 
 def _od_core(net, s_src, s_tgt, a1_src, a2_src, a1_tgt, a2_tgt, g_fwd_fn, g_rev_fn,
-             cutoff1, same_xy, v_off, primary_is_time, chunk_bytes, secondary=True):
+             cutoff1, same_xy, v_off, primary_is_time, chunk_bytes, secondary=True, cutoff2=None):
     """Point-level pairs src -> tgt: (isrc, itgt, primary, secondary).
 
     g_fwd_fn() gives the graph for searches starting at src nodes; g_rev_fn() the transposed
@@ -1061,6 +1063,13 @@ def _od_core(net, s_src, s_tgt, a1_src, a2_src, a1_tgt, a2_tgt, g_fwd_fn, g_rev_
         lim = cutoff1 - np.nanmin(a1_src[on_s]) - np.nanmin(a1_tgt[on_t])
         if lim < 0:
             return empty
+    elif cutoff2 is not None and np.isfinite(g.ratio):
+        # only the other quantity is limited: a qualifying path has secondary <= net2, so
+        # its primary is <= net2 x max(w1/w2) over the edges (exact bound, no pair lost)
+        net2 = cutoff2 - np.nanmin(a2_src[on_s]) - np.nanmin(a2_tgt[on_t])
+        if net2 < 0:
+            return empty
+        lim = net2 * g.ratio * (1 + 1e-12)
     out_a, out_b, out_1, out_2 = [], [], [], []
     local = np.full(g.n, -1, dtype=np.int64)
     for pos, nodes in _batches(g, a_u, lim, chunk_bytes, len(b_u)):
@@ -1203,7 +1212,10 @@ def od_costs(
     inside its bounding box grown by ``rate x limit`` (``rate`` = the largest straight-line
     length per unit weight of any edge, so no path within the limit can leave the box);
     distances are unchanged and the per-source O(n_nodes) set-up of scipy shrinks to the
-    box. Without a cutoff the whole graph is used.
+    box. Without a cutoff the whole graph is used. When only the other quantity is cut
+    (e.g. ``weight="time"`` with ``cutoff_m``), the search is still limited, to
+    ``cutoff_m x max(time_s / length_m)`` over the edges: a path within ``cutoff_m`` cannot
+    take longer than that, so no pair is lost.
 
     Memory bound: one chunk holds ``chunk x m x 12`` bytes (float64 distances + int32
     predecessors; m = nodes of the (sub)graph), ``chunk = chunk_bytes // (12 m)`` (1..1024),
@@ -1242,7 +1254,7 @@ def od_costs(
         net, s_o, s_d, a1o, a2o, a1d, a2d,
         lambda: net._graph(mode, weight, False, directed),
         lambda: net._graph(mode, weight, True, directed),
-        cut1, same_xy, v_off, weight == "time", chunk_bytes, secondary)
+        cut1, same_xy, v_off, weight == "time", chunk_bytes, secondary, cut2)
     if cut2 is not None:
         k = p2 <= cut2
         isrc, itgt, p1, p2 = isrc[k], itgt[k], p1[k], p2[k]
