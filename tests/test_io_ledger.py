@@ -126,6 +126,8 @@ def test_aligned_to_villages_and_apply() -> None:
     assert v2["alone"].tolist() == [1, 0, 0]
     assert (v2[["children_0_5", "children_6_13", "children_14_16"]].sum(axis=1) == v2["children"]).all()
     assert villages["children"].tolist() == [12, 5, 20]  # input untouched
+    assert "out_of_school" not in v2.columns
+    assert apply_ledger(villages, led, schooling=True)["out_of_school"].tolist() == [0, 0, 1]
 
 
 def test_bad_alone_value_not_echoed(tmp_path: Path) -> None:

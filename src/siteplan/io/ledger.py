@@ -278,7 +278,7 @@ def aggregate_ledger(
     return out
 
 
-def apply_ledger(villages: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
+def apply_ledger(villages: pd.DataFrame, ledger: pd.DataFrame, *, schooling: bool = False) -> pd.DataFrame:
     """Replace the villages' child counts by those of an aggregated ledger.
 
     Parameters
@@ -287,18 +287,21 @@ def apply_ledger(villages: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
         Villages contract table.
     ledger : pandas.DataFrame
         Output of :func:`aggregate_ledger`.
+    schooling : bool
+        Also add ``out_of_school`` and ``boarding_pupils`` (not contract columns; outputs do
+        not suppress them, so they are left out by default).
 
     Returns
     -------
     same type as ``villages``
-        A copy with ``children``, the age bands, ``alone``, ``guardian_unable``,
-        ``out_of_school`` and ``boarding_pupils`` from the ledger (0 for villages it does not list)
-        and ``children_source = "ledger"``.
+        A copy with ``children``, the three age bands, ``alone`` and ``guardian_unable`` from
+        the ledger (0 for villages it does not list) and ``children_source = "ledger"``.
     """
     out = villages.copy()
     counts = ledger.set_index("village_code")
     codes = out["village_code"].astype(str)
-    for c in LEDGER_COUNT_COLUMNS:
+    cols = LEDGER_COUNT_COLUMNS if schooling else LEDGER_COUNT_COLUMNS[:6]
+    for c in cols:
         out[c] = codes.map(counts[c]).fillna(0).astype("int64").to_numpy()
     out["children_source"] = "ledger"
     return out
