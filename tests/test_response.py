@@ -122,3 +122,15 @@ def test_escort_times_direction_and_own_committee(net, villages, facilities):
     # V2's own committee VC1 at V1: V2 -> V1 900 s
     assert esc.loc[11, "village_committee_id"] == "VC1" and esc.loc[11, "village_committee_time_s"] == 900.0
     assert not esc.loc[12, "village_committee_own"]
+
+
+def test_own_committee_from_facility_id(net, villages):
+    fac = gpd.GeoDataFrame(
+        {"facility_id": ["village_committee-510802000001", "village_committee-510802000002"],
+         "facility_type": ["village_committee", "village_committee"]},
+        geometry=[Point(0, 0), Point(9000, 0)], crs=CRS)
+    esc = escort_times(net, villages, fac, types=("village_committee",), max_snap_m=500)
+    # village ...001 (at V1) -> its own committee at P1 (0,0): 3900 s, not the one on V1
+    assert esc.loc[10, "village_committee_id"] == "village_committee-510802000001"
+    assert esc.loc[10, "village_committee_time_s"] == 3900.0
+    assert esc["village_committee_own"].tolist() == [True, True, False, False]

@@ -256,8 +256,9 @@ def escort_times(
     villages : geopandas.GeoDataFrame
         With ``village_code`` for the own-committee rule.
     facilities : geopandas.GeoDataFrame
-        With ``facility_type`` and ``facility_id``; an optional ``village_code`` column
-        links a village committee to its own village.
+        With ``facility_type`` and ``facility_id``; a ``village_code`` column links a
+        village committee to its own village; without it, a 12-digit code at the end of
+        ``facility_id`` (``"village_committee-510802001001"``, as in the default data) does.
     types : sequence of str
         Facility types (default rescue station, welfare home, health centre, village
         committee).
@@ -301,8 +302,15 @@ def escort_times(
         reason = res["reason"].astype(str).to_numpy(dtype=object).copy()
         if t == "village_committee":
             own = np.zeros(n, dtype=bool)
-            if village_code_column in fac.columns and village_code_column in villages.columns:
-                fcode = pd.Series(np.arange(len(fac)), index=fac[village_code_column].astype(str).to_numpy())
+            codes = None
+            if village_code_column in fac.columns:
+                codes = fac[village_code_column].astype(str).to_numpy()
+            elif id_column in fac.columns:  # e.g. "village_committee-510802001001"
+                codes = (fac[id_column].astype(str).str.extract(r"(\d{12})$", expand=False)
+                         .fillna("").astype(str).to_numpy())
+            if codes is not None and village_code_column in villages.columns:
+                fcode = pd.Series(np.arange(len(fac)), index=codes)
+                fcode = fcode[fcode.index != ""]
                 fcode = fcode[~fcode.index.duplicated()]
                 vcode = villages[village_code_column].astype(str).to_numpy()
                 vi = np.flatnonzero(pd.Index(vcode).isin(fcode.index))
