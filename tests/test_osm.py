@@ -276,7 +276,8 @@ def test_xml_facility_mapping(mini):
         "osm:node/47": "health_centre",
         "osm:way/110": "boarding_school",
     }  # restaurant, a city hall without townhall:type and a seniors' home are not mapped;
-    # the school node 46 inside the school grounds (way 110) is the same school: dropped
+    # the school node 46 inside the school grounds (way 110) is the same school: dropped;
+    # building=yes named 旧派出所 (way 115) has no facility tag: not a police station
     row = fac.set_index("facility_id")
     assert row.loc["osm:node/31", "name"] == "中心幼儿园"  # from name:zh
     assert row.loc["osm:node/34", "name"] == "Orphanage"  # from name:en
@@ -326,7 +327,8 @@ def test_xml_residential_rule(mini):
         mini, method="residential", floor_area_per_person_m2=40.0, landuse_m2_per_person=150.0
     )
     check_demand(dem)
-    assert len(dem) == 1  # house and residential landuse chain into one settlement
+    # house + residential landuse chain into one settlement; the building=yes way 115 is another
+    assert dem["village_code"].tolist() == ["osm:res/way/111", "osm:res/way/115"]
     r = dem.iloc[0]
     utm = mini.residential.to_crs(mini.residential.estimate_utm_crs()).set_index("osm_id").area
     house = utm["osm:way/111"] * 2 / 40.0  # building:levels=2

@@ -719,6 +719,18 @@ def facilities_from_features(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         return _empty(FACILITY_COLUMNS)
     f = features.reset_index() if "element" in (features.index.names or []) else features
     f = f.to_crs(WGS84) if f.crs is not None and f.crs != WGS84 else f
+    # the same selection as the pbf reader's get_pois filter: only features with a facility
+    # key are classified (a building merely *named* 派出所 is not a police station)
+    get = _tag_getter(f)
+    sel = (
+        get("amenity").isin(_FACILITY_AMENITIES)
+        | get("healthcare").isin(_HEALTHCARE_VALUES)
+        | (get("social_facility") != "")
+        | (get("office") == "government")
+    ).to_numpy()
+    if not sel.any():
+        return _empty(FACILITY_COLUMNS)
+    f = f[sel]
     get = _tag_getter(f)
     types, matched = _classify(get)
     types_arr = np.asarray(types, dtype=object)
