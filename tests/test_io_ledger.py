@@ -135,3 +135,24 @@ def test_bad_alone_value_not_echoed(tmp_path: Path) -> None:
     with pytest.raises(InputError) as e:
         aggregate_ledger(p, as_of=AS_OF)
     assert e.value.row == 2 and e.value.column == "alone" and "张小明" not in str(e.value)
+
+
+def test_ledger_by_village_name(tmp_path: Path) -> None:
+    villages = load_villages(GOOD / "villages_gbk.csv")
+    p = _write_csv(tmp_path, "姓名,所在乡镇,所在村,年龄\n张小明,大石镇,小稻村,7\n李小红,东坝街道办事处,翠屏社区,3\n"
+                   "王小刚,大石镇,小稻村村民委员会,12\n")
+    out = aggregate_ledger(p, villages=villages, as_of=AS_OF).set_index("village_code")
+    assert out.loc["510802101201", "children"] == 2 and out.loc["510802001001", "children_0_5"] == 1
+    p2 = _write_csv(tmp_path, "姓名,所在村,年龄\n张小明,大槐村,7\n")
+    with pytest.raises(InputError) as e:
+        aggregate_ledger(p2, villages=villages, as_of=AS_OF)
+    assert e.value.row == 2 and "大槐村" in str(e.value) and "张小明" not in str(e.value)
+    with pytest.raises(InputError, match="needs the villages table"):
+        aggregate_ledger(p2, as_of=AS_OF)
+
+
+def test_unknown_code_hints_at_merger(tmp_path: Path) -> None:
+    villages = load_villages(GOOD / "villages_gbk.csv")
+    p = _write_csv(tmp_path, "村代码,年龄\n510802101299,7\n")
+    with pytest.raises(InputError, match="2019–2021 village merger"):
+        aggregate_ledger(p, villages=villages, as_of=AS_OF)

@@ -12,8 +12,10 @@ and brackets):
 ==================  ==========================================================  ========
 column              accepted headers                                            required
 ==================  ==========================================================  ========
-``village_code``    村代码, 村级代码, 村(社区)代码, 所在村代码, 村居代码,          yes
+``village_code``    村代码, 村级代码, 村(社区)代码, 所在村代码, 村居代码,          yes [1]_
                     行政村代码, 统计用区划代码, 区划代码
+``village_name``    所在村, 村名称, 村名, 村(社区), 村居                         [1]_
+``town_name``       所在乡镇, 乡镇, 乡镇名称, 乡镇(街道)                         no
 ``age``             年龄, 周岁 (whole years; "7岁" accepted)                      one of
 ``birth_date``      出生日期, 出生年月, 出生年月日, 生日, dob, date_of_birth       these
                     (2015-03-02, 2015/3/2, 2015.03.02, 20150302, 2015年3月2日,
@@ -22,6 +24,10 @@ column              accepted headers                                            
 ``alone``           是否独居, 独居 (是/否, yes/no, 1/0)                             no
 ``schooling``       就学情况, 就读情况, 上学情况, 在校情况, school_status          no
 ==================  ==========================================================  ========
+
+.. [1] Without ``village_code``, a ``village_name`` column is matched to the villages table
+   (``villages=`` must be given): names are compared without 村民委员会/社区居民委员会/村/社区,
+   within the town when ``town_name`` is given, else they must be unique in the city.
 
 Flags per child: ``alone`` when ``guardian`` contains 独居 / 无人监护 / alone or the
 ``alone`` column is yes; ``guardian_unable`` when ``guardian`` contains 无监护能力 /
@@ -49,6 +55,8 @@ __all__ = ["LEDGER_ALIASES", "LEDGER_COUNT_COLUMNS", "aggregate_ledger", "apply_
 LEDGER_ALIASES: dict[str, list[str]] = {
     "village_code": ["村代码", "村级代码", "村(社区)代码", "所在村代码", "村居代码", "行政村代码",
                      "统计用区划代码", "区划代码", "村代码(12位)"],
+    "village_name": ["所在村", "村名称", "村名", "村(社区)", "村(社区)名称", "村居", "所在村(社区)"],
+    "town_name": ["所在乡镇", "乡镇", "乡镇名称", "乡镇(街道)", "所在乡镇(街道)"],
     "age": ["年龄", "周岁", "年龄(岁)", "age_years"],
     "birth_date": ["出生日期", "出生年月", "出生年月日", "生日", "dob", "date_of_birth", "birthdate"],
     "guardian": ["监护情况", "监护类型", "监护人情况", "监护方式", "guardianship"],
@@ -108,6 +116,73 @@ def _age_on(birth: dt.date, as_of: dt.date) -> int:
     return as_of.year - birth.year - ((as_of.month, as_of.day) < (birth.month, birth.day))
 
 
+_SUFFIXES = ("村民委员会", "居民委员会", "社区居委会", "居委会", "委员会", "村委会")
+_TOWN_SUFFIXES = ("人民政府", "办事处")
+
+
+def _norm_village(name: str) -> str:
+    n = re.sub(r"\s+", "", str(name))
+    for suf in _SUFFIXES:
+        if n.endswith(suf) and len(n) > len(suf):
+            n = n[: -len(suf)]
+            break
+    if n.endswith("社区") and len(n) > 2:
+        n = n[:-2]
+    elif n.endswith("村") and len(n) > 1:
+        n = n[:-1]
+    return n
+
+
+def _norm_town(name: str) -> str:
+    n = re.sub(r"\s+", "", str(name))
+    for suf in _TOWN_SUFFIXES:
+        if n.endswith(suf) and len(n) > len(suf):
+            n = n[: -len(suf)]
+    for suf in ("街道", "镇", "乡"):
+        if n.endswith(suf) and len(n) > len(suf):
+            return n[: -len(suf)]
+    return n
+
+
+def _codes_from_names(df: pd.DataFrame, villages: pd.DataFrame, file: Path) -> pd.Series:
+    """Village codes for a ledger that names villages instead of coding them.
+
+    Names are compared without the suffixes 村民委员会/社区居民委员会/村/社区; with a town
+    column the match is within the town, else it must be unique in the villages table.
+    """
+    v = pd.DataFrame({
+        "code": villages["village_code"].astype(str).to_numpy(),
+        "v": [_norm_village(n) for n in villages["village_name"]],
+        "t": [_norm_town(n) for n in villages["town_name"]] if "town_name" in villages else "",
+    })
+    by_name = v.groupby("v")["code"].agg(list).to_dict()
+    by_town = v.groupby(["t", "v"])["code"].agg(list).to_dict()
+    out, errs = [], []
+    use_town = "town_name" in df.columns
+    for i in df.index:
+        row = int(i) + 2
+        vn = _norm_village(df.at[i, "village_name"])
+        cands = by_town.get((_norm_town(df.at[i, "town_name"]), vn), []) if use_town else by_name.get(vn, [])
+        if len(cands) == 1:
+            out.append(cands[0])
+            continue
+        out.append("")
+        shown = str(df.at[i, "village_name"])[:20]
+        if not cands:
+            errs.append(InputError(f"village '{shown}' is not in the villages table", file=file,
+                                   row=row, column="village_name",
+                                   hint="add a village_code (村代码) column"))
+        else:
+            errs.append(InputError(
+                f"village name '{shown}' matches {len(cands)} villages ({', '.join(cands[:3])})",
+                file=file, row=row, column="village_name",
+                hint="add a town column (所在乡镇) or a village_code (村代码) column"))
+        if len(errs) >= MAX_ERRORS:
+            break
+    raise_all(errs)
+    return pd.Series(out, index=df.index, dtype=str)
+
+
 def _has(value: str, terms: Iterable[str]) -> bool:
     v = value.lower()
     return any(t in v for t in terms)
@@ -152,10 +227,12 @@ def aggregate_ledger(
     ------
     InputError
         Empty ledger ("0 children read from FILE"), no village-code column or no age/birth
-        date column (the closest header named), a village code that is not 12 digits, an age
+        date column (the closest header named), a village code that is not 12 digits, a
+        village name that matches no village or several (without a code column), an age
         that is missing, not a whole number or negative, a birth date that cannot be read or
         is after ``as_of``, a yes/no cell that is neither, a village code not in ``villages``.
-        No message contains a cell value from the ledger other than a valid village code.
+        No message contains a cell value from the ledger other than a valid village code or
+        a village name.
     """
     path = Path(path)
     as_of = as_of or dt.date.today()
@@ -164,11 +241,16 @@ def aggregate_ledger(
     if len(df) == 0:
         raise InputError(f"0 children read from {path}", file=path)
     if "village_code" not in df.columns:
-        raise InputError(
-            "the ledger has no village-code column",
-            file=path, row=1, column="village_code",
-            hint="accepted headers: village_code, " + ", ".join(LEDGER_ALIASES["village_code"]),
-        )
+        if "village_name" in df.columns and villages is not None:
+            df["village_code"] = _codes_from_names(df, villages, path)
+        else:
+            raise InputError(
+                "the ledger has no village-code column"
+                + (" (a village-name column needs the villages table to match against)"
+                   if "village_name" in df.columns else ""),
+                file=path, row=1, column="village_code",
+                hint="accepted headers: village_code, " + ", ".join(LEDGER_ALIASES["village_code"]),
+            )
     if "age" not in df.columns and "birth_date" not in df.columns:
         raise InputError(
             "the ledger has neither an age nor a birth-date column",
@@ -266,7 +348,9 @@ def aggregate_ledger(
         unknown = [c for c in agg.index if c not in known]
         raise_all([
             InputError(f"village code '{c}' is not in the villages table", file=path,
-                       row=int(first_row[c]) + 2, column="village_code")
+                       row=int(first_row[c]) + 2, column="village_code",
+                       hint="ledgers from before Sichuan's 2019–2021 village merger use old codes: "
+                            "map them to the current (NBS 2023) codes")
             for c in unknown[:MAX_ERRORS]
         ])
         agg = agg.reindex(villages["village_code"].astype(str), fill_value=0)
