@@ -185,6 +185,7 @@ def _joint_patterns(
     group_cols: Sequence[str],
     threshold: int,
     row_total: str | None,
+    row_parts: Sequence[str] | None = None,
 ) -> dict[str, list[pd.DataFrame]]:
     """Patterns of all columns; with ``row_total``, also protect each row's parts.
 
@@ -199,7 +200,10 @@ def _joint_patterns(
         cols.insert(0, row_total)
     t = int(threshold)
     forced = {c: np.zeros(len(df), dtype=bool) for c in cols}
-    parts = [c for c in cols if c != row_total]
+    parts = [c for c in cols if c != row_total] if row_parts is None else list(row_parts)
+    missing = [c for c in parts if c not in cols]
+    if missing:
+        raise PrivacyError(f"row_parts {missing} are not among the count columns")
     for _ in range(50):
         pats = {c: _pattern(df, c, group_cols, t, forced[c]) for c in cols}
         if row_total is None or not parts:
@@ -244,6 +248,7 @@ def suppress_counts(
     group_cols: Sequence[str] = ("town_code", "county_code"),
     threshold: int = 10,
     row_total: str | None = None,
+    row_parts: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Village (row) counts as display text with primary and secondary suppression.
 
@@ -263,6 +268,9 @@ def suppress_counts(
         ``"children"`` with the age bands ``children_0_5``, ``children_6_13``,
         ``children_14_16``). Rows are then protected too, so a small band cannot be
         recovered as the total minus the other bands. Default: columns are independent.
+    row_parts : sequence of str, optional
+        The count columns that add up to ``row_total`` (default: all other count columns).
+        Use it when other counts are subsets, not parts (e.g. ``alone``).
 
     Returns
     -------
@@ -280,7 +288,7 @@ def suppress_counts(
         A named column is missing.
     """
     out = df.copy()
-    pats = _joint_patterns(df, count_cols, group_cols, threshold, row_total)
+    pats = _joint_patterns(df, count_cols, group_cols, threshold, row_total, row_parts)
     for col in count_cols:
         lv = pats[col][0]
         out[col] = pd.array(_display(lv["value"].to_numpy(), lv["status"].to_numpy(), threshold),
@@ -294,12 +302,13 @@ def suppress_totals(
     group_cols: Sequence[str] = ("town_code", "county_code"),
     threshold: int = 10,
     row_total: str | None = None,
+    row_parts: Sequence[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Published totals per level, with the same suppression pattern as :func:`suppress_counts`.
 
     Parameters
     ----------
-    df, count_cols, group_cols, threshold, row_total
+    df, count_cols, group_cols, threshold, row_total, row_parts
         As for :func:`suppress_counts` (pass the same values to get the same pattern).
 
     Returns
@@ -315,7 +324,7 @@ def suppress_totals(
     """
     tables: dict[str, dict[str, list[str]]] = {}
     index: dict[str, list] = {}
-    pats = _joint_patterns(df, count_cols, group_cols, threshold, row_total)
+    pats = _joint_patterns(df, count_cols, group_cols, threshold, row_total, row_parts)
     for col in count_cols:
         levels = pats[col]
         for name, lv in zip(group_cols, levels[1:], strict=True):
@@ -333,6 +342,57 @@ def suppress_totals(
                            index=pd.Index(index[name], name=name))
         for name, cols in tables.items()
     }
+
+
+#: Child-count columns of the villages table, and the age bands that add up to ``children``.
+VILLAGE_COUNT_COLUMNS = ("children", "children_0_5", "children_6_13", "children_14_16", "alone",
+                         "guardian_unable")
+AGE_BANDS = ("children_0_5", "children_6_13", "children_14_16")
+
+
+def suppress_village_counts(
+    villages: pd.DataFrame,
+    threshold: int = 10,
+    count_cols: Sequence[str] | None = None,
+    group_cols: Sequence[str] = ("town_code", "county_code"),
+) -> pd.DataFrame:
+    """The one suppression pattern for a villages table, shared by every output.
+
+    Every writer (CSV, GeoPackage, Shapefile, maps, atlas) must show the same pattern: if
+    one output hid a cell that another showed, together they would give it back. This
+    applies :func:`suppress_counts` to the count columns present (default
+    :data:`VILLAGE_COUNT_COLUMNS`), with ``row_total="children"`` and the age bands as
+    ``row_parts`` when all three bands are present (so a band cannot be recovered as
+    ``children`` minus the other bands).
+
+    Parameters
+    ----------
+    villages : DataFrame or GeoDataFrame
+        Villages with ``town_code``, ``county_code`` and the count columns (any CRS).
+    threshold : int
+        Small-cell threshold (scenario ``outputs.small_cell``).
+    count_cols : sequence of str, optional
+        Count columns to suppress (default: those of :data:`VILLAGE_COUNT_COLUMNS` present).
+    group_cols : sequence of str
+        Published aggregation levels, finest first.
+
+    Returns
+    -------
+    DataFrame
+        A copy with the count columns as display text (see :func:`suppress_counts`).
+
+    Raises
+    ------
+    PrivacyError
+        As for :func:`suppress_counts`.
+    """
+    cols = [c for c in (count_cols or VILLAGE_COUNT_COLUMNS) if c in villages.columns]
+    groups = [g for g in group_cols if g in villages.columns]
+    bands = [b for b in AGE_BANDS if b in cols]
+    joint = "children" in cols and len(bands) == len(AGE_BANDS)
+    return suppress_counts(villages, cols, group_cols=groups, threshold=threshold,
+                           row_total="children" if joint else None,
+                           row_parts=bands if joint else None)
 
 
 # ---------------------------------------------------------------------------------------------
