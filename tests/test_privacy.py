@@ -250,3 +250,38 @@ def test_row_total_synthetic_rows_and_columns_protected():
     bad = v.assign(children=v["children"] + 1)
     with pytest.raises(PrivacyError, match="add up"):
         suppress_counts(bad, cols, row_total="children")
+
+
+def test_row_parts_allow_subset_columns():
+    v = synthetic_inputs(n_villages=120, n_townships=10, seed=4, hostile_name=False)["villages"]
+    v = v.assign(alone=(v["children"] // 7).astype(int))  # a subset, not a part
+    cols = ["children", *BANDS, "alone"]
+    with pytest.raises(PrivacyError, match="add up"):
+        suppress_counts(v, cols, row_total="children")
+    out = suppress_counts(v, cols, row_total="children", row_parts=BANDS)
+    for _, r in out.iterrows():
+        _assert_group_protected(r[BANDS].tolist(), r["children"])
+    with pytest.raises(PrivacyError, match="not among"):
+        suppress_counts(v, cols, row_total="children", row_parts=["nope"])
+
+
+def test_village_pattern_is_shared_by_the_maps(tmp_path):
+    from siteplan.outputs.maps import make_map
+    from siteplan.outputs.privacy import suppress_village_counts
+
+    d = synthetic_inputs(n_villages=200, n_townships=12, seed=9, hostile_name=False)
+    v = d["villages"]
+    pattern = suppress_village_counts(v)
+    # joint pattern: bands protected against the children total
+    for _, r in pattern.iterrows():
+        _assert_group_protected(r[BANDS].tolist(), r["children"])
+    labels = d.pop("labels")
+    d.pop("roads")
+    html = make_map(labels=labels, **d).get_root().render()
+    import html as _html
+    import re as _re
+
+    text = _html.unescape(_re.sub(r"\\u([0-9a-fA-F]{4})", lambda g: chr(int(g.group(1), 16)), html))
+    shown = _re.findall(r'"children": "([^"]*)"', text)
+    # villages appear in two layers (coverage and police time), each with the same pattern
+    assert sorted(shown) == sorted(pattern["children"].tolist() * 2)

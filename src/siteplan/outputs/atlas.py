@@ -35,7 +35,7 @@ from matplotlib_scalebar.scalebar import ScaleBar
 
 from siteplan.errors import CRSError, OutputError
 from siteplan.outputs.maps import STATUS_STYLE, _in_county
-from siteplan.outputs.privacy import SECONDARY_MARK, small_cell_label, suppress_counts
+from siteplan.outputs.privacy import SECONDARY_MARK, small_cell_label, suppress_village_counts
 from siteplan.scenario import DEFAULT_CARE_SITE_TYPES
 
 #: A3 landscape in inches (420 x 297 mm).
@@ -190,7 +190,7 @@ def render_page(
     labels = dict(labels or {})
     font = font or find_cjk_font()[0]
     if _shown is None:
-        _shown = suppress_counts(villages, ["children"], threshold=threshold)["children"]
+        _shown = suppress_village_counts(villages, threshold)["children"]
     cty = _to_atlas("counties", counties)
     vil = _to_atlas("villages", villages)
     twn = _to_atlas("townships", townships)
@@ -439,7 +439,7 @@ def write_atlas(
     png_dir = out_dir / "atlas"
     png_dir.mkdir(parents=True, exist_ok=True)
     threshold = kwargs.get("threshold", 10)
-    shown = suppress_counts(villages, ["children"], threshold=threshold)["children"]
+    shown = suppress_village_counts(villages, threshold)["children"]
     codes: list[str | None] = [None, *(counties_to_draw if counties_to_draw is not None
                                        else sorted(counties["county_code"].astype(str)))]
     pdf_path = out_dir / "atlas.pdf"

@@ -39,7 +39,7 @@ import shapely
 from branca.element import Element, MacroElement, Template
 
 from siteplan.errors import CRSError, OutputError
-from siteplan.outputs.privacy import SECONDARY_MARK, small_cell_label, suppress_counts
+from siteplan.outputs.privacy import SECONDARY_MARK, small_cell_label, suppress_village_counts
 from siteplan.scenario import DEFAULT_CARE_SITE_TYPES
 
 #: Coverage status -> (colour, label). Colour-blind-safe-ish diverging palette.
@@ -327,7 +327,7 @@ def make_map(
     catchments = _check_crs("catchments", catchments)
 
     # suppression over the whole city (one consistent pattern for every map)
-    shown = suppress_counts(villages, ["children"], threshold=threshold)["children"]
+    shown = suppress_village_counts(villages, threshold)["children"]
     region = str(labels.get("region_name") or labels.get("region") or "广元市")
     if county_code is not None:
         county_code = str(county_code)
