@@ -471,8 +471,10 @@ def grid_network(n=20, spacing=100.0, seed=1):
     return TravelNetwork.from_roads(r, CFG), G
 
 
-def test_local_tiled_search_equals_networkx():
+@pytest.mark.parametrize("jump", [0, 10**9])  # secondary by chain walking / pointer jumping
+def test_local_tiled_search_equals_networkx(jump, monkeypatch):
     """Small cutoff -> sources are searched on tile subgraphs; results must not change."""
+    monkeypatch.setattr(netmod, "_JUMP_FACTOR", jump)
     net, G = grid_network()
     rng = np.random.default_rng(7)
     nodes = rng.choice(net.n_nodes, size=150, replace=False)

@@ -990,8 +990,41 @@ def _tree_w2(lookup: _Lookup, pred: np.ndarray, n_real: int) -> np.ndarray:
 
 
 def _chunk_size(n_nodes: int, n_tgt: int, chunk_bytes: int) -> int:
-    per = n_nodes * 12 + n_tgt * 9 + 1
+    # 12 bytes per (source, node): float64 distance + int32 predecessor; up to 40 more per
+    # reached entry for the secondary quantity (_tree_w2_2d); 9 per (source, target)
+    per = n_nodes * 52 + n_tgt * 9 + 1
     return int(max(1, min(1024, chunk_bytes // per)))
+
+
+#: Secondary along trees by pointer jumping when pairs x this > reached entries, else walk.
+_JUMP_FACTOR = 8
+
+
+def _tree_w2_2d(lookup: _Lookup, D: np.ndarray, P: np.ndarray, rows: np.ndarray,
+                tgt: np.ndarray) -> np.ndarray:
+    """Secondary weight along the shortest-path trees of a chunk, at (rows, tgt) pairs.
+
+    Pointer jumping over the reached entries only: O(K log depth) for K reached entries,
+    instead of one vectorised step per hop and pair (better for deep trees: no cutoff).
+    """
+    m = D.shape[1]
+    reached = np.flatnonzero(np.isfinite(D.reshape(-1)))
+    pf = P.reshape(-1)[reached].astype(np.int64)
+    col = reached % m
+    real = pf >= 0
+    acc = np.zeros(len(reached))
+    ri = np.flatnonzero(real)
+    acc[ri] = lookup(pf[ri], col[ri])
+    ptr = np.arange(len(reached))
+    ptr[ri] = np.searchsorted(reached, reached[ri] - col[ri] + pf[ri])
+    del pf, col
+    while True:
+        nxt = ptr[ptr]
+        if np.array_equal(nxt, ptr):
+            break
+        acc = acc + acc[ptr]
+        ptr = nxt
+    return acc[np.searchsorted(reached, rows.astype(np.int64) * m + tgt)]
 
 
 #: Local searches: tile side >= LOCAL_TILE x search radius, and big enough to hold about
@@ -1094,9 +1127,14 @@ def _od_core(net, s_src, s_tgt, a1_src, a2_src, a1_tgt, a2_tgt, g_fwd_fn, g_rev_
         sub = D[:, t_loc]
         r, cidx = np.nonzero(np.isfinite(sub))
         w1 = sub[r, cidx]
-        del sub, D
-        w2 = _walk_w2(look, P, r, t_loc[cidx], csr.shape[0]) if secondary else np.full(len(r), np.nan)
-        del P
+        del sub
+        if not secondary:
+            w2 = np.full(len(r), np.nan)
+        elif len(r) * _JUMP_FACTOR > np.isfinite(D).sum():  # many pairs: pointer jumping
+            w2 = _tree_w2_2d(look, D, P, r, t_loc[cidx])
+        else:
+            w2 = _walk_w2(look, P, r, t_loc[cidx], csr.shape[0])
+        del P, D
         out_a.append(pos[r])
         out_b.append(t_in[cidx])
         out_1.append(w1)
