@@ -88,7 +88,7 @@ def test_counts_shown_only_suppressed(full):
     d = dict(full)
     labels = d.pop("labels")
     v = d["villages"].copy()
-    v.loc[v.index[1], "children"] = 7
+    v.loc[v.index[1], ["children", "children_0_5", "children_6_13", "children_14_16"]] = [7, 2, 3, 2]
     d["villages"] = v
     m = make_map(labels=labels, county_code=v.county_code.iloc[1], tiles="osm", **d)
     text = re.sub(r"\\u([0-9a-fA-F]{4})", lambda g: chr(int(g.group(1), 16)),
