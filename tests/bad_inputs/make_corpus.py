@@ -147,6 +147,7 @@ def main() -> None:
     write("v_bands_not_summing.csv", villages_csv([V_ROWS[0], replace_field(V_ROWS[1], 12, "9")]))
     write("v_blank_line_then_bad.csv", V_HEADER + "\n" + V_ROWS[0] + "\n\n" + V_ROWS[1] + "\n"
           + replace_field(V_ROWS[2], 10, "abc") + "\n")
+    write("v_unquoted_comma.csv", villages_csv([V_ROWS[0], V_ROWS[1].replace("将军桥社区居民委员会", "将军桥社区,一组")]))
     write("v_bad_kind.csv", villages_csv([replace_field(V_ROWS[0], 2, "hamlet")]))
 
     # ---------------------------------------------------------------- facilities / townships

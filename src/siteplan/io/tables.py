@@ -351,40 +351,46 @@ def _read_csv(path: Path, usecols: Callable[[str], bool] | None) -> pd.DataFrame
     del data
     if not text.strip():
         return pd.DataFrame()
-    head_lines = text.split("\n", HEADER_SCAN_ROWS)[:HEADER_SCAN_ROWS]
-    sep = _sniff_sep(head_lines)
-    first = list(csv.reader(io.StringIO("\n".join(head_lines)), delimiter=sep))
-    k = _locate_header(first)
-    cleaned = [_clean_header(h) for h in first[k]]
-    del first
-    _dedupe_check(cleaned, path, k + 1)
-    keep = [i for i, h in enumerate(cleaned) if h and (usecols is None or usecols(h))]
-    if not keep:
-        return pd.DataFrame(columns=[])
-    try:
-        df = pd.read_csv(
-            io.StringIO(text),
-            sep=sep,
-            header=None,
-            skiprows=k + 1,
-            names=list(range(len(cleaned))),
-            usecols=keep,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            index_col=False,
-        )
-    except pd.errors.ParserError as e:
-        m = re.search(r"line (\d+)", str(e))
-        raise InputError(
-            f"malformed CSV: {e}", file=path, row=int(m.group(1)) + k + 1 if m else None
-        ) from None
-    except ValueError as e:
-        raise InputError(f"cannot read the CSV: {e}", file=path) from None
+    sep = _sniff_sep(text.split("\n", HEADER_SCAN_ROWS)[:HEADER_SCAN_ROWS])
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
     del text
-    df.columns = [cleaned[i] for i in keep]
-    # index + 2 = the spreadsheet row (header on row k + 1)
+    records: list[list[str]] = []
+    errs: list[InputError] = []
+    try:
+        first = []
+        for rec in reader:
+            first.append(rec)
+            if len(first) >= HEADER_SCAN_ROWS:
+                break
+        k = _locate_header(first)
+        cleaned = [_clean_header(h) for h in first[k]]
+        _dedupe_check(cleaned, path, k + 1)
+        keep = [i for i, h in enumerate(cleaned) if h and (usecols is None or usecols(h))]
+        n = len(cleaned)
+
+        def take(rec: list[str], j: int) -> None:
+            if len(rec) > n and any(x.strip() for x in rec[n:]):
+                if len(errs) < MAX_ERRORS:
+                    errs.append(InputError(
+                        f"the row has {len(rec)} fields but the header has {n} (a separator "
+                        f"'{sep}' inside a value that is not quoted?)",
+                        file=path, row=k + j + 2,
+                    ))
+            records.append([rec[i] if i < len(rec) else "" for i in keep])
+
+        j = 0
+        for rec in first[k + 1:]:
+            take(rec, j)
+            j += 1
+        del first
+        for rec in reader:
+            take(rec, j)
+            j += 1
+    except csv.Error as e:
+        raise InputError(f"malformed CSV: {e}", file=path, row=reader.line_num or None) from None
+    raise_all(errs)
+    df = pd.DataFrame(records, columns=[cleaned[i] for i in keep], dtype=str)
+    # index + 2 = the spreadsheet row (header on row k + 1; blank rows counted)
     df.index = pd.RangeIndex(k, k + len(df))
     return _strip(df)
 
