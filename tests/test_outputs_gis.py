@@ -116,3 +116,17 @@ def test_shapefile_refuses_non_ascii_layer_name(tmp_path):
     g = gpd.GeoDataFrame({"a": ["1"]}, geometry=[Point(105, 32)], crs="EPSG:4326")
     with pytest.raises(OutputError, match="ASCII"):
         write_shapefiles(tmp_path, {"村": g})
+
+
+def test_empty_layer_and_suppressed_text_counts(tmp_path, layers):
+    from siteplan.outputs.privacy import suppress_village_counts
+
+    empty = gpd.GeoDataFrame({c: [] for c in ["site_id", "name", "rank", "capex_cny"]},
+                             geometry=[], crs="EPSG:4326")
+    v = suppress_village_counts(layers["villages"])
+    path = write_geopackage(tmp_path / "e.gpkg", {"villages": v, "sites_proposed": empty})
+    assert len(gpd.read_file(path, layer="sites_proposed")) == 0
+    back = gpd.read_file(path, layer="villages")
+    assert back["children"].tolist() == v["children"].tolist()
+    write_shapefiles(tmp_path / "shp", {"villages": v, "sites_proposed": empty})
+    assert read_shapefiles(tmp_path / "shp")["villages"]["children"].tolist() == v["children"].tolist()

@@ -42,6 +42,19 @@ def _name(rng: np.random.Generator, suffix: str) -> str:
     return "".join(rng.choice(_SYL, size=2)) + suffix
 
 
+def _split(n: int, weights: np.ndarray) -> np.ndarray:
+    """n items over len(weights) bins, proportional, at least 1 each."""
+    k = len(weights)
+    if n < k:
+        raise ValueError(f"need at least {k} items, got {n}")
+    per = np.maximum(1, np.floor(n * weights / weights.sum()).astype(int))
+    while per.sum() > n:
+        per[np.argmax(per)] -= 1
+    while per.sum() < n:
+        per[np.argmax(n * weights / weights.sum() - per)] += 1
+    return per
+
+
 def synthetic_inputs(
     n_villages: int = 1735,
     n_townships: int = 146,
@@ -55,7 +68,7 @@ def synthetic_inputs(
     n_villages : int
         Number of villages (1,735 = the size of Guangyuan).
     n_townships : int
-        Number of township seats (146 in Guangyuan), spread over the 7 counties.
+        Number of township seats (146 in Guangyuan), spread over the 7 counties (>= 7).
     seed : int
         Random seed; the result is deterministic.
     hostile_name : bool
@@ -97,8 +110,7 @@ def synthetic_inputs(
 
     # townships: split n_townships across counties by area
     areas = counties.to_crs("EPSG:32648").geometry.area.to_numpy()
-    per = np.maximum(1, np.round(n_townships * areas / areas.sum()).astype(int))
-    per[-1] += n_townships - per.sum()
+    per = _split(n_townships, areas)
     trows = []
     for (cc, cn, poly), k in zip(polys, per, strict=True):
         for i, pt in enumerate(sample_in(poly, int(k))):
@@ -111,8 +123,7 @@ def synthetic_inputs(
     townships = gpd.GeoDataFrame(trows, geometry="geometry", crs="EPSG:4326")
 
     # villages: by county area, assigned to the nearest seat in the same county
-    vper = np.maximum(1, np.round(n_villages * areas / areas.sum()).astype(int))
-    vper[-1] += n_villages - vper.sum()
+    vper = _split(n_villages, areas)
     vrows = []
     n_per_town: dict[str, int] = {}
     statuses = np.array(["covered", "under_served", "unreachable", "off_network"])

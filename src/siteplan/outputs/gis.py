@@ -145,7 +145,8 @@ def _prepare(name: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         if col == out.geometry.name:
             continue
         if _CODE_COL.search(str(col)):
-            if pd.api.types.is_numeric_dtype(out[col]) and not pd.api.types.is_bool_dtype(out[col]):
+            if (len(out) and pd.api.types.is_numeric_dtype(out[col])
+                    and not pd.api.types.is_bool_dtype(out[col])):
                 raise OutputError(
                     f"layer '{name}', column '{col}': codes must be text, got numbers "
                     "(leading zeros may already be lost)")
