@@ -262,6 +262,7 @@ def make_map(
     police_minutes: Sequence[float] = (15.0, 30.0),
     simplify_m: float = 30.0,
     assets: str = "inline",
+    _shown: pd.Series | None = None,
 ) -> folium.Map:
     """Build the interactive map of the city or of one county.
 
@@ -327,7 +328,8 @@ def make_map(
     catchments = _check_crs("catchments", catchments)
 
     # suppression over the whole city (one consistent pattern for every map)
-    shown = suppress_village_counts(villages, threshold)["children"]
+    shown = (_shown if _shown is not None
+             else suppress_village_counts(villages, threshold)["children"])
     region = str(labels.get("region_name") or labels.get("region") or "广元市")
     if county_code is not None:
         county_code = str(county_code)
@@ -634,9 +636,11 @@ def write_maps(
         assets = "local"
     written = []
     codes: list[str | None] = [None, *sorted(counties["county_code"].astype(str))]
+    shown = suppress_village_counts(villages, kwargs.get("threshold", 10))["children"]
     for code in codes:
         m = make_map(counties, townships, villages, facilities, sites_proposed, catchments,
-                     labels, county_code=code, tiles=tiles, assets=assets, **kwargs)
+                     labels, county_code=code, tiles=tiles, assets=assets, _shown=shown,
+                     **kwargs)
         path = maps_dir / f"{code or 'city'}.html"
         m.save(str(path))
         written.append(path)
