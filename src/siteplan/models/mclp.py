@@ -80,6 +80,17 @@ def solve_mclp(
     SolverError
         The solver fails or stops without a solution.
 
+    Notes
+    -----
+    Differences from spopt (``spopt.locate.MCLP``): spopt requires exactly ``p`` sites
+    (``sum y = p``) and a binary ``z``; siteplan uses ``sum y <= p`` (same optimal coverage;
+    fewer sites are opened only when everything coverable is already covered) and reports
+    demand no candidate reaches in ``uncoverable``. On spopt's San Francisco test data
+    (radius 5000, p = 4) both leave 21 of 205 clients uncovered. siteplan has no backup
+    coverage model; a client counts as backed up only with two open sites in range, whereas
+    spopt's LSCPB also counts clients with a single site in range (81.46 % vs the true
+    145/205 = 70.73 % on the same data).
+
     References
     ----------
     Church, R. & ReVelle, C. (1974). The maximal covering location problem. *Papers of the
