@@ -110,7 +110,7 @@ def test_offset_systems_converted(system: str, fwd) -> None:
 
 def _write(gdf: gpd.GeoDataFrame, path: Path, **kw) -> Path:
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore")  # no-CRS and field-name laundering notices of the writer
         gdf.to_file(path, **kw)
     return path
 
@@ -226,3 +226,16 @@ def test_dms_in_table_and_bad_dms_rejected() -> None:
     with pytest.raises(InputError) as e:
         points_from_table(_table(["105°75′"], ["32.4"]), "v.csv")
     assert (e.value.row, e.value.column) == (2, "lon")
+
+
+def test_gbk_shapefile_without_cpg_keeps_chinese(tmp_path: Path) -> None:
+    g = gpd.GeoDataFrame({"village_name": ["翠屏社区居民委员会", "小稻村村民委员会"], "village_code": ["510802001001", "510802101201"]},
+                         geometry=[Point(105.8, 32.4), Point(105.9, 32.3)], crs=4326)
+    p = _write(g, tmp_path / "v.shp", encoding="GBK")
+    (tmp_path / "v.cpg").unlink(missing_ok=True)
+    out = read_layer(p)
+    assert out["village_na"].tolist() == ["翠屏社区居民委员会", "小稻村村民委员会"]  # dBase: 10 chars
+    # and a UTF-8 one without .cpg
+    p2 = _write(g, tmp_path / "u.shp", encoding="UTF-8")
+    (tmp_path / "u.cpg").unlink(missing_ok=True)
+    assert read_layer(p2)["village_na"].tolist() == ["翠屏社区居民委员会", "小稻村村民委员会"]

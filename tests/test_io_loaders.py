@@ -217,3 +217,22 @@ def test_shared_counties_and_gbk_village_list(tmp_path: Path) -> None:
     out = load_villages(p, region_bounds=tuple(c.total_bounds))
     assert len(out) == 1735
     assert out["village_name"].tolist() == v["village_name"].tolist()  # 3 non-GB2312 chars pass
+
+
+def test_villages_shapefile_gbk_truncated_names(tmp_path: Path) -> None:
+    g = gpd.GeoDataFrame(
+        {"village_code": ["510802001001"], "village_name": ["翠屏社区居民委员会"], "children": [12],
+         "children_0_5": [3], "children_6_13": [8], "children_14_16": [1]},
+        geometry=[Point(105.8431, 32.4412)], crs=4326)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g.to_file(tmp_path / "v.shp", encoding="GBK")
+    (tmp_path / "v.cpg").unlink(missing_ok=True)
+    v = load_villages(tmp_path / "v.shp", region_bounds=GUANGYUAN_BOUNDS)
+    assert v["village_name"].tolist() == ["翠屏社区居民委员会"]
+    assert v["children_14_16"].tolist() == [1] and v["village_code"].tolist() == ["510802001001"]
+    # siteplan's own output field names
+    g2 = g.rename(columns={"village_code": "vill_code", "village_name": "vill_name", "children_14_16": "chld_14_16",
+                           "children_0_5": "child_0_5", "children_6_13": "child_6_13"})
+    g2.to_file(tmp_path / "o.gpkg")
+    assert load_villages(tmp_path / "o.gpkg")["children_14_16"].tolist() == [1]

@@ -338,6 +338,23 @@ def points_from_table(
     return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(x, y), crs="EPSG:4326")
 
 
+def _redecode_latin1(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+    """Decode text attributes read as Latin-1 from a shapefile without .cpg."""
+    from siteplan.io.tables import decode_bytes
+
+    geom = gdf.geometry.name
+    for c in gdf.columns:
+        if c == geom or not (pd.api.types.is_string_dtype(gdf[c]) or gdf[c].dtype == object):
+            continue
+        vals = [v if isinstance(v, str) else None for v in gdf[c]]
+        raw = [v.encode("latin1") if v is not None else None for v in vals]
+        if all(b is None or b.isascii() for b in raw):
+            continue
+        _, enc = decode_bytes(b"\n".join(b for b in raw if b is not None), f"{path} (.dbf, column '{c}')")
+        gdf[c] = pd.Series([b.decode(enc) if b is not None else None for b in raw], index=gdf.index, dtype=object)
+    return gdf
+
+
 def _geom_ok(types: np.ndarray, expected: Sequence[str]) -> np.ndarray:
     return np.isin(types, list(expected))
 
@@ -357,7 +374,9 @@ def read_layer(
     Parameters
     ----------
     path : str or Path
-        The file (``.shp`` needs its ``.shx``/``.dbf``; ``.prj`` gives the CRS).
+        The file (``.shp`` needs its ``.shx``/``.dbf``; ``.prj`` gives the CRS). A
+        shapefile without ``.cpg`` has its text attributes decoded as UTF-8, else GB18030
+        (GBK), never silently as Latin-1.
     layer : str, optional
         Layer name; required when a GeoPackage holds several layers.
     expected_geom : sequence of str
@@ -406,10 +425,20 @@ def read_layer(
         )
     if layer is not None and names and layer not in names:
         raise InputError(f"no layer '{layer}' (layers: {', '.join(names)})", file=path)
+    no_cpg = path.suffix.lower() in (".shp", ".dbf") and not any(
+        path.with_suffix(x).exists() for x in (".cpg", ".CPG")
+    )
     try:
-        gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+        if no_cpg:
+            # No .cpg: GDAL would guess (often ISO-8859-1) and garble GBK names silently. Read
+            # the bytes 1:1 as Latin-1 and decode them ourselves (UTF-8, else GB18030).
+            gdf = gpd.read_file(path, layer=layer, engine="pyogrio", encoding="latin1")
+        else:
+            gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
     except Exception as e:
         raise InputError(f"cannot read the layer: {e}", file=path) from None
+    if no_cpg:
+        gdf = _redecode_latin1(gdf, path)
     if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf.columns:
         raise InputError("the file has no geometry", file=path)
     gdf = gdf.reset_index(drop=True)

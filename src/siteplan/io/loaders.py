@@ -112,6 +112,36 @@ ROAD_ALIASES: dict[str, list[str]] = {
 }
 
 
+#: Short dBase field names written by ``siteplan.outputs`` (``SHAPEFILE_FIELDS``), so a
+#: shapefile siteplan wrote can be read back.
+_OUTPUT_SHORT = {
+    "village_code": "vill_code", "village_name": "vill_name", "county_code": "cnty_code",
+    "county_name": "cnty_name", "seat_source": "seat_src", "children_0_5": "child_0_5",
+    "children_6_13": "child_6_13", "children_14_16": "chld_14_16", "guardian_unable": "guard_unab",
+    "location_source": "loc_src", "children_source": "child_src", "facility_id": "fac_id",
+    "facility_type": "fac_type",
+}
+
+
+def _with_short_names(aliases: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Add shapefile forms of the contract names: cut to 10 characters by GDAL
+    (``village_name`` → ``village_na``) and siteplan's own output names."""
+    out = {}
+    for canon, alts in aliases.items():
+        extra = [canon[:10]] if len(canon) > 10 else []
+        if canon in _OUTPUT_SHORT:
+            extra.append(_OUTPUT_SHORT[canon])
+        out[canon] = [*alts, *extra]
+    return out
+
+
+VILLAGE_ALIASES = _with_short_names(VILLAGE_ALIASES)
+TOWNSHIP_ALIASES = _with_short_names(TOWNSHIP_ALIASES)
+FACILITY_ALIASES = _with_short_names(FACILITY_ALIASES)
+COUNTY_ALIASES = _with_short_names(COUNTY_ALIASES)
+ROAD_ALIASES = _with_short_names(ROAD_ALIASES)
+
+
 def _label_aliases() -> dict[str, str]:
     out: dict[str, str] = {}
     for key, label in FACILITY_TYPES.items():
