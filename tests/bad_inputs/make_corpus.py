@@ -169,6 +169,8 @@ def main() -> None:
     text = gpd.GeoDataFrame({"county_code": ["510802"], "county_name": ["利州区"]},
                             geometry=[utm_square]).to_json()
     write("c_geojson_metres.geojson", text)
+    write("c_empty_layer.geojson", '{"type": "FeatureCollection", "features": []}')
+    write("c_broken.geojson", '{"type": "FeatureCollection", "features": [{"type": "Feature", ')
     write("c_as_csv.csv", "county_code,county_name\n510802,利州区\n")
     gpd.GeoDataFrame({"road_class": ["secondary", "track"]},
                      geometry=[LineString([(570000, 3580000), (575000, 3582000)]),
