@@ -51,6 +51,17 @@ _CRS_HINT = "pass --crs or set data.crs in the scenario to the file's real CRS, 
 def parse_crs(crs: object, file: str | Path | None = None) -> pyproj.CRS:
     """Parse a CRS given as ``"EPSG:4326"``, an EPSG int, WKT or a pyproj CRS.
 
+    Parameters
+    ----------
+    crs : str, int or pyproj.CRS
+        The CRS (``data.crs`` / ``--crs``).
+    file : str or Path, optional
+        Named in the error.
+
+    Returns
+    -------
+    pyproj.CRS
+
     Raises
     ------
     CRSError

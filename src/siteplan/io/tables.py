@@ -446,6 +446,15 @@ def looks_floatified(v: str) -> bool:
 
     ``5.10802001001e+11``, ``510802001001.0`` and 16+ digit numbers with at most 15
     significant digits (Excel's precision) are; text codes are not.
+
+    Parameters
+    ----------
+    v : str
+        A stripped cell value.
+
+    Returns
+    -------
+    bool
     """
     return bool(_FLOATY.match(v)) or _excel_float_digits(v)
 
