@@ -8,9 +8,16 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from siteplan.models import solve_lscp, solve_mclp, solve_pcenter, solve_pmedian, solve_targets, solve_ufl
-from siteplan.models.heuristics import greedy_mclp
+from siteplan.models import (
+    solve_lscp,
+    solve_mclp,
+    solve_pcenter,
+    solve_pmedian,
+    solve_targets,
+    solve_ufl,
+)
 from siteplan.models._result import as_cover
+from siteplan.models.heuristics import greedy_mclp
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -9,7 +9,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from siteplan.errors import InputError
-from siteplan.models._result import LocationResult, as_cover, as_mask, as_vector, first_cover_assignment, rel_gap
+from siteplan.models._result import (
+    LocationResult,
+    as_cover,
+    as_mask,
+    as_vector,
+    first_cover_assignment,
+    rel_gap,
+)
 
 
 def greedy_mclp(A: sp.csr_matrix, w: np.ndarray, p: int, required: np.ndarray | None = None,

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from siteplan.errors import InfeasibleError
-from siteplan.models._result import LocationResult, as_cover, as_mask, as_vector, first_cover_assignment, rel_gap
+from siteplan.models._result import (
+    LocationResult,
+    as_cover,
+    as_mask,
+    as_vector,
+    first_cover_assignment,
+    rel_gap,
+)
 from siteplan.models._solver import round_binary, solve_milp
 
 

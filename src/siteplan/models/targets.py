@@ -12,7 +12,14 @@ import pandas as pd
 import scipy.sparse as sp
 
 from siteplan.errors import InfeasibleError, InputError
-from siteplan.models._result import LocationResult, as_cover, as_mask, as_vector, first_cover_assignment, rel_gap
+from siteplan.models._result import (
+    LocationResult,
+    as_cover,
+    as_mask,
+    as_vector,
+    first_cover_assignment,
+    rel_gap,
+)
 from siteplan.models._solver import round_binary, solve_milp
 
 
@@ -143,7 +150,7 @@ def solve_targets(
         if g is not None:
             gl = np.empty(len(labels), dtype=object)
             gl[inv] = g[idx]
-            if len(set(zip(inv.tolist(), g[idx].tolist()))) != len(labels):
+            if len(set(zip(inv.tolist(), g[idx].tolist(), strict=True))) != len(labels):
                 raise InputError(f"level '{lev}': a unit's demand points are in different groups")
             gl = gl.astype(str)
         else:
