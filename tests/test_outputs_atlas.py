@@ -69,7 +69,7 @@ def test_page_is_a3_landscape_and_draws_all_text_with_real_glyphs(small):
     ax = fig.axes[0]
     assert any(type(a).__name__ == "ScaleBar" for a in ax.artists)
     assert any("北" in t.get_text() for t in ax.texts)
-    assert any("MODELLED" in t.get_text() for t in ax.texts)
+    assert any("MODELLED" in t.get_text() for t in fig.texts)
 
 
 def test_write_atlas_pdf_and_pngs(tmp_path, small):

@@ -258,7 +258,10 @@ def render_page(
 
         if county_code is not None and cat is not None and len(cat):
             pc = cat[(cat["kind"].astype(str) == "proposed").to_numpy()]
-            pc = pc[pc.geometry.intersects(area)]
+            if sp is not None and "site_id" in sp.columns and "site_id" in pc.columns:
+                pc = pc[pc["site_id"].astype(str).isin(sp["site_id"].astype(str))]
+            else:
+                pc = pc[pc.geometry.intersects(area)]
             if len(pc):
                 pc.boundary.plot(ax=ax, color="#d7301f", linewidth=0.8, linestyle="--", zorder=4)
 
@@ -319,11 +322,10 @@ def render_page(
         ax.set_xlabel("")  # (geopandas labels the axes with the CRS; a map needs none)
         ax.set_ylabel("")
         modelled = labels.get("modelled") or []
-        if modelled:
-            ax.text(0.01, 0.99, "模拟数据 MODELLED: " + "、".join(map(str, modelled)), parse_math=False,
-                    transform=ax.transAxes, ha="left", va="top", fontsize=10, color="#b2182b",
-                    zorder=12, bbox={"fc": "white", "ec": "#b2182b", "alpha": 0.9,
-                                     "boxstyle": "round,pad=0.3"})
+        if modelled:  # above the map's top-right corner: never hides data
+            fig.text(0.72, 0.912, "模拟数据 MODELLED: " + "、".join(map(str, modelled)),
+                     ha="right", va="center", fontsize=11, color="#b2182b", parse_math=False,
+                     bbox={"fc": "white", "ec": "#b2182b", "boxstyle": "round,pad=0.3"})
 
         # title
         fig.text(0.02, 0.955, title, fontsize=24, fontweight="bold", ha="left", va="center",
