@@ -547,3 +547,9 @@ def test_other_quantity_cutoff_is_exact_and_limited(monkeypatch):
         got_d = od_costs(net, p, p, "drive", weight="distance", cutoff_s=cut / 10).to_dataframe()
         assert (got_d.time_s <= cut / 10).all() and len(got_d) > 0
     assert seen and all(np.isfinite(x) for x in seen)
+
+
+def test_bad_edge_named_with_original_node_ids():
+    r = roads([[A, B], [B, C]], u=["osm1", "osm2"], v=["osm2", "osm3"], length_m=[1000.0, np.nan])
+    with pytest.raises(NetworkError, match=r"edge 1 \(road row 1, u=osm2, v=osm3\)"):
+        TravelNetwork.from_roads(r, CFG)

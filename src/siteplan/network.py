@@ -21,6 +21,12 @@ Conventions
   ignored for this short stretch). Access is added at both ends of every trip.
   Two points snapped to the same node may also go straight to each other off-road when that
   is quicker, so a candidate exactly on a village gets time 0.
+* Performance: Dijkstra runs from the side with fewer distinct nodes, in memory-bounded
+  chunks; searches with a cutoff run on tile subgraphs (an exact straight-line bound), so
+  their cost follows the area within reach, not the network size. See
+  ``benchmarks/bench_od.py`` for measured times against networkx and pandana.
+* Caching: :func:`od_costs` with ``cache_dir`` stores results as ``.npz`` keyed by a SHA-256
+  of the network arrays, the snapped points, the mode and every parameter.
 
 References
 ----------
@@ -529,7 +535,7 @@ def _class_speed(spec: Any, cls: str) -> float:
     return float(spec.by_class_kph.get(cls, spec.default_kph))
 
 
-def _edge_name(labels: np.ndarray, i: int, u: int, v: int) -> str:
+def _edge_name(labels: np.ndarray, i: int, u: Any, v: Any) -> str:
     return f"edge {i} (road row {labels[i]!r}, u={u}, v={v})"
 
 
@@ -538,11 +544,11 @@ def _assemble(crs, nx_, ny_, node_id, geom, seg_u, seg_v, length, labels, road_c
     bad = ~np.isfinite(length) | (length <= 0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise NetworkError(f"{_edge_name(labels, i, seg_u[i], seg_v[i])}: length {length[i]} m is "
+        raise NetworkError(f"{_edge_name(labels, i, node_id[seg_u[i]], node_id[seg_v[i]])}: length {length[i]} m is "
                            "missing, zero, negative or infinite")
     if not (fwd | bwd).all():
         i = int(np.flatnonzero(~(fwd | bwd))[0])
-        raise NetworkError(f"{_edge_name(labels, i, seg_u[i], seg_v[i])}: no travel direction")
+        raise NetworkError(f"{_edge_name(labels, i, node_id[seg_u[i]], node_id[seg_v[i]])}: no travel direction")
     modes: dict[str, np.ndarray] = {}
     mode_specs = {m: getattr(cfg, m) for m in ("drive", "walk") if hasattr(cfg, m)}
     for m, spec in mode_specs.items():
@@ -562,7 +568,7 @@ def _assemble(crs, nx_, ny_, node_id, geom, seg_u, seg_v, length, labels, road_c
         badk = ~np.isfinite(kph) | (kph <= 0)
         if badk.any():
             i = int(np.flatnonzero(badk)[0])
-            raise NetworkError(f"{_edge_name(labels, i, seg_u[i], seg_v[i])}: {m} speed {kph[i]} km/h "
+            raise NetworkError(f"{_edge_name(labels, i, node_id[seg_u[i]], node_id[seg_v[i]])}: {m} speed {kph[i]} km/h "
                                "is missing, zero or negative")
         with np.errstate(divide="ignore", invalid="ignore"):
             t = length / (kph / 3.6)
@@ -570,7 +576,7 @@ def _assemble(crs, nx_, ny_, node_id, geom, seg_u, seg_v, length, labels, road_c
         badt = ~(t > 0) | np.isnan(t) | (np.isinf(t) & (kph > FORBIDDEN_KPH))
         if badt.any():
             i = int(np.flatnonzero(badt)[0])
-            raise NetworkError(f"{_edge_name(labels, i, seg_u[i], seg_v[i])}: {m} travel time {t[i]} s "
+            raise NetworkError(f"{_edge_name(labels, i, node_id[seg_u[i]], node_id[seg_v[i]])}: {m} travel time {t[i]} s "
                                "is NaN, zero, negative or infinite")
         modes[m] = t
     if not modes:
