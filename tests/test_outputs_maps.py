@@ -144,3 +144,13 @@ def test_cdn_assets_option(full):
     assert re.search(r'<script[^>]+src="https://cdn.jsdelivr.net/npm/leaflet', raw)
     with pytest.raises(OutputError, match="assets"):
         make_map(labels=labels, county_code="510802", assets="ftp", **d)
+
+
+def test_proposed_sites_show_rank_type_action_and_cost(written, full):
+    out, _ = written
+    sp = full["sites_proposed"].sort_values("rank").iloc[0]
+    text = html_text(out / "maps" / f"{sp.county_code}.html")
+    assert f"#{int(sp['rank'])} " in text
+    assert f"{sp.capex_cny / 1e4:,.1f} 万元" in text
+    assert "类型 type: childrens_home" in text
+    assert "改建 upgrade" in text or "新建 new" in text
