@@ -236,3 +236,13 @@ def test_villages_shapefile_gbk_truncated_names(tmp_path: Path) -> None:
                            "children_0_5": "child_0_5", "children_6_13": "child_6_13"})
     g2.to_file(tmp_path / "o.gpkg")
     assert load_villages(tmp_path / "o.gpkg")["children_14_16"].tolist() == [1]
+
+
+def test_village_code_not_nested_in_town_warns(tmp_path: Path) -> None:
+    from siteplan.errors import InputWarning
+
+    p = tmp_path / "v.csv"
+    p.write_text("village_code,village_name,town_code,lon,lat,children\n510802001001,a村,510802002,105.84,32.44,1\n",
+                 encoding="utf-8")
+    with pytest.warns(InputWarning, match="row 2"):
+        load_villages(p)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siteplan.errors import InputError
+from siteplan.errors import InputError, InputWarning
 from siteplan.io.geo import check_in_region, convert_geometries, points_from_table, read_layer
 from siteplan.io.tables import (
     TABLE_SUFFIXES,
@@ -418,6 +419,11 @@ def load_villages(
         geometry, EPSG:4326; counts int64 (age bands nullable ``Int64``, NA when the file has
         none); extra columns kept after the contract columns.
 
+    Warns
+    -----
+    InputWarning
+        A ``village_code`` does not start with its ``town_code``.
+
     Raises
     ------
     InputError
@@ -445,6 +451,14 @@ def load_villages(
         df["county_code"] = ""
     df["county_code"] = df["county_code"].where(df["county_code"] != "", df["village_code"].str[:6])
     check_codes(df, "county_code", 6, path, row_offset=off)
+    mismatch = df.index[(df["village_code"].str[:9] != df["town_code"]).to_numpy()]
+    if len(mismatch):
+        warnings.warn(
+            f"{path}: {len(mismatch)} village code(s) do not start with their town_code (NBS codes "
+            f"nest: village = town + 3 digits), first on row {int(mismatch[0]) + off}",
+            InputWarning,
+            stacklevel=2,
+        )
     towns = _town_lookup(townships)
     if towns is not None:
         _check_town_codes(df, towns, path, off)
