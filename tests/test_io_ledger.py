@@ -156,3 +156,11 @@ def test_unknown_code_hints_at_merger(tmp_path: Path) -> None:
     p = _write_csv(tmp_path, "村代码,年龄\n510802101299,7\n")
     with pytest.raises(InputError, match="2019–2021 village merger"):
         aggregate_ledger(p, villages=villages, as_of=AS_OF)
+
+
+def test_village_name_not_echoed_unless_place_like(tmp_path: Path) -> None:
+    villages = load_villages(GOOD / "villages_gbk.csv")
+    p = _write_csv(tmp_path, "所在村,年龄\n张小明,7\n")
+    with pytest.raises(InputError) as e:
+        aggregate_ledger(p, villages=villages, as_of=AS_OF)
+    assert "张小明" not in str(e.value) and "value not shown" in str(e.value)

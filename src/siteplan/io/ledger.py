@@ -167,14 +167,16 @@ def _codes_from_names(df: pd.DataFrame, villages: pd.DataFrame, file: Path) -> p
             out.append(cands[0])
             continue
         out.append("")
-        shown = str(df.at[i, "village_name"])[:20]
+        raw = str(df.at[i, "village_name"])
+        # echo only what looks like a place name (never a child's name in a misheaded column)
+        shown = raw[:20] if re.search(r"(村|社区|委员会|居委会|组)$", raw) else "(value not shown)"
         if not cands:
-            errs.append(InputError(f"village '{shown}' is not in the villages table", file=file,
+            errs.append(InputError(f"village {shown!r} is not in the villages table", file=file,
                                    row=row, column="village_name",
                                    hint="add a village_code (村代码) column"))
         else:
             errs.append(InputError(
-                f"village name '{shown}' matches {len(cands)} villages ({', '.join(cands[:3])})",
+                f"village name {shown!r} matches {len(cands)} villages ({', '.join(cands[:3])})",
                 file=file, row=row, column="village_name",
                 hint="add a town column (所在乡镇) or a village_code (村代码) column"))
         if len(errs) >= MAX_ERRORS:
