@@ -265,3 +265,22 @@ def test_result_frame_and_adapter():
     assert pr.result.to_frame().shape == (3, 3)
     pr = from_geodataframe(demand, cand, od, "pmedian", p=2)
     assert pr.demand["travel"].tolist() == [0.0, 3.0, 9.0]
+
+
+def test_solve_with_model_config():
+    from siteplan.models import solve_with_config
+    from siteplan.scenario import ModelConfig
+
+    demand = pd.DataFrame({"village_code": ["a", "b", "c", "d"], "children": [1, 2, 3, 4],
+                           "town_code": ["t1", "t1", "t2", "t2"], "county_code": ["k", "k", "k", "k"]})
+    cand = pd.DataFrame({"facility_id": ["X", "Y", "Z"], "cny": [1.0, 1.0, 3.0]})
+    od = pd.DataFrame({"origin": [0, 1, 2, 3, 3], "dest": [0, 1, 2, 2, 1], "time_s": [10.0, 10, 10, 10, 2000]})
+    r = solve_with_config(ModelConfig(kind="targets", village_target=0.5, township_target=1.0),
+                          demand, cand, od, max_value=1800, cost="cny")
+    assert r.result.status == "optimal" and r.result.objective == 4.0  # X or Y, plus Z for t2
+    r = solve_with_config(ModelConfig(kind="mclp", p=1), demand, cand, od, max_value=1800)
+    assert r.selected_ids == ["Z"]
+    r = solve_with_config(ModelConfig(kind="mclp", p=1, heuristic=True), demand, cand, od, max_value=1800)
+    assert r.selected_ids == ["Z"] and r.result.status == "heuristic"
+    with pytest.raises(InputError):
+        solve_with_config(ModelConfig(kind="pmedian"), demand, cand, od, max_value=1800)

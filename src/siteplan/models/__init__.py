@@ -5,7 +5,12 @@ Every function takes matrices shaped ``(n_demand, n_candidates)`` and returns a 
 """
 
 from siteplan.models._result import LocationResult
-from siteplan.models.adapter import PlacedResult, from_geodataframe, od_to_matrices
+from siteplan.models.adapter import (
+    PlacedResult,
+    from_geodataframe,
+    od_to_matrices,
+    solve_with_config,
+)
 from siteplan.models.heuristics import heuristic_mclp, heuristic_pmedian
 from siteplan.models.lscp import smallest_covering_standard, solve_lscp
 from siteplan.models.mclp import solve_mclp
@@ -28,4 +33,5 @@ __all__ = [
     "solve_pmedian",
     "solve_targets",
     "solve_ufl",
+    "solve_with_config",
 ]

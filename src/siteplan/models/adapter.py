@@ -152,3 +152,112 @@ def from_geodataframe(
     table = pd.DataFrame({demand_id: ids, "covered": r.covered,
                           "site_id": np.where(has, cid[np.maximum(a, 0)], ""), "travel": travel})
     return PlacedResult(r, [str(cid[j]) for j in r.selected], table)
+
+
+def solve_with_config(
+    config: Any,
+    demand: pd.DataFrame,
+    candidates: pd.DataFrame,
+    od: Any,
+    *,
+    max_value: float,
+    value: str = "time_s",
+    cost: str | None = None,
+    required: str | None = None,
+    demand_id: str = "village_code",
+    candidate_id: str = "facility_id",
+    weight: str | None = "children",
+) -> PlacedResult:
+    """Run the model a scenario's ``[model]`` section asks for (:class:`siteplan.scenario.ModelConfig`).
+
+    ``kind`` maps to: ``"targets"`` -> :func:`solve_targets` with village (``village_code``) and
+    township (``town_code``) units, per county (``county_code``) when ``target_scope="county"``;
+    ``"lscp"``; ``"mclp"`` (``p``); ``"budget_mclp"`` (``budget_cny`` and the ``cost`` column);
+    ``"pmedian"`` / ``"pcenter"`` (``p``). ``heuristic=True`` uses the greedy/interchange
+    heuristics for MCLP and p-median.
+
+    Parameters
+    ----------
+    config : ModelConfig
+    demand, candidates, od, value, cost, required, demand_id, candidate_id, weight
+        As in :func:`from_geodataframe`.
+    max_value : float
+        The service standard in the unit of ``value`` (seconds for ``time_s``).
+
+    Returns
+    -------
+    PlacedResult
+
+    Raises
+    ------
+    InputError
+        ``kind="none"``, a missing ``p``/``budget_cny``, or ``capacitated=True`` (not wired here:
+        call :func:`siteplan.models.solve_ufl` with capacities directly).
+    """
+    kind = config.kind
+    common = dict(demand_id=demand_id, candidate_id=candidate_id, weight=weight, max_value=max_value,
+                  value=value, cost=cost, required=required)
+    lim = dict(time_limit_s=config.time_limit_s, mip_gap=config.mip_gap)
+    if config.capacitated:
+        raise InputError("model.capacitated is not supported by solve_with_config; use solve_ufl")
+    if kind == "none":
+        raise InputError("model.kind = 'none': no location model to run")
+    if kind in ("mclp", "pmedian", "pcenter") and config.p is None:
+        raise InputError(f"model.kind = '{kind}' needs model.p")
+    if kind == "targets":
+        groups = demand["county_code"].astype(str).to_numpy() if config.target_scope == "county" else None
+        return from_geodataframe(
+            demand, candidates, od, "targets",
+            unit_of_demand={"village": demand[demand_id].astype(str).to_numpy(),
+                            "township": demand["town_code"].astype(str).to_numpy()},
+            groups={"village": groups, "township": groups},
+            min_share_units={"village": config.village_target, "township": config.township_target},
+            **common, **lim,
+        )
+    if kind == "lscp":
+        return from_geodataframe(demand, candidates, od, "lscp", **common, **lim)
+    if kind in ("mclp", "budget_mclp"):
+        if kind == "budget_mclp" and (config.budget_cny is None or cost is None):
+            raise InputError("model.kind = 'budget_mclp' needs model.budget_cny and a candidate cost column")
+        if config.heuristic and kind == "mclp":
+            return _heuristic(demand, candidates, od, "mclp", config, **common)
+        extra = {"p": config.p, "required_in_p": config.required_in_p}
+        if kind == "budget_mclp":
+            extra["budget"] = config.budget_cny
+        return from_geodataframe(demand, candidates, od, "mclp", **common, **lim, **extra)
+    if kind == "pmedian":
+        if config.heuristic:
+            return _heuristic(demand, candidates, od, "pmedian", config, **common)
+        return from_geodataframe(demand, candidates, od, "pmedian", p=config.p, **common, **lim)
+    if kind == "pcenter":
+        return from_geodataframe(demand, candidates, od, "pcenter", p=config.p, **common,
+                                 time_limit_s=config.time_limit_s)
+    raise InputError(f"unknown model kind '{kind}'")
+
+
+def _heuristic(demand, candidates, od, kind, config, **common):
+    """Heuristic path of :func:`solve_with_config` (same output shape)."""
+    from siteplan.models import heuristic_mclp, heuristic_pmedian
+
+    n, m = len(demand), len(candidates)
+    if isinstance(od, tuple):
+        C, A = sp.csr_matrix(od[0]), sp.csr_matrix(od[1])
+    else:
+        get = (lambda k: od[k]) if isinstance(od, (pd.DataFrame, dict)) else (lambda k: getattr(od, k))
+        C, A = od_to_matrices(get("origin"), get("dest"), get(common["value"]), n, m, common["max_value"])
+    w = demand[common["weight"]].to_numpy(dtype=float) if common["weight"] else np.ones(n)
+    req = candidates[common["required"]].to_numpy(dtype=bool) if common["required"] else None
+    if kind == "mclp":
+        r = heuristic_mclp(A, w, config.p, req)
+    else:
+        r = heuristic_pmedian(C, w, config.p, req)
+    cid = candidates[common["candidate_id"]].astype(str).to_numpy()
+    a = r.assignment
+    has = a >= 0
+    travel = np.full(n, np.nan)
+    if has.any():
+        travel[has] = np.asarray(C[np.flatnonzero(has), a[has]]).ravel()
+    table = pd.DataFrame({common["demand_id"]: demand[common["demand_id"]].astype(str).tolist(),
+                          "covered": r.covered, "site_id": np.where(has, cid[np.maximum(a, 0)], ""),
+                          "travel": travel})
+    return PlacedResult(r, [str(cid[j]) for j in r.selected], table)
