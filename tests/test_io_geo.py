@@ -239,3 +239,13 @@ def test_gbk_shapefile_without_cpg_keeps_chinese(tmp_path: Path) -> None:
     p2 = _write(g, tmp_path / "u.shp", encoding="UTF-8")
     (tmp_path / "u.cpg").unlink(missing_ok=True)
     assert read_layer(p2)["village_na"].tolist() == ["翠屏社区居民委员会", "小稻村村民委员会"]
+
+
+def test_zone_prefixed_gauss_kruger_hint() -> None:
+    t = Transformer.from_crs(4326, 4523, always_xy=True)  # CGCS2000 3-degree GK zone 35
+    x, y = t.transform(105.84, 32.44)
+    assert 35_000_000 < x < 36_000_000
+    with pytest.raises(CRSError, match="EPSG:4523"):
+        points_from_table(_table([x], [y]), "v.csv")
+    g = points_from_table(_table([x], [y]), "v.csv", crs="EPSG:4523", region_bounds=GUANGYUAN_BOUNDS)
+    assert g.geometry.x.iloc[0] == pytest.approx(105.84, abs=1e-6)

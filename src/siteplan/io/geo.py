@@ -45,7 +45,20 @@ GUANGYUAN_BOUNDS = (104.9, 31.5, 106.6, 32.9)
 #: Margin added around ``region_bounds``, degrees (about 5.5 km north–south).
 DEFAULT_MARGIN_DEG = 0.05
 
-_CRS_HINT = "pass --crs or set data.crs in the scenario to the file's real CRS, e.g. EPSG:32648 (UTM 48N) or EPSG:4547 (CGCS2000 3-degree GK, 105°E)"
+_CRS_HINT = "pass --crs or set data.crs in the scenario to the file's real CRS, e.g. EPSG:32648 (UTM 48N) or EPSG:4544 (CGCS2000 3-degree Gauss-Kruger CM 105E)"
+
+
+def _zone_note(x: float) -> str:
+    """Chinese Gauss–Krüger eastings often carry the zone number in front (35579330)."""
+    if 1e7 <= abs(x) < 1e8:
+        zone = int(abs(x) // 1e6)
+        if 25 <= zone <= 45:
+            return (f"; x={x:.0f} looks like a Gauss-Kruger easting with zone {zone} in front: "
+                    f"CGCS2000 3-degree zone {zone} is EPSG:{4513 + zone - 25}")
+        if 13 <= zone <= 23:
+            return (f"; x={x:.0f} looks like a Gauss-Kruger easting with zone {zone} in front: "
+                    f"CGCS2000 6-degree zone {zone} is EPSG:{4491 + zone - 13}")
+    return ""
 
 
 def parse_crs(crs: object, file: str | Path | None = None) -> pyproj.CRS:
@@ -291,7 +304,7 @@ def points_from_table(
             i = big[0]
             raise CRSError(
                 f"coordinates look projected (x={x[i]:g}, y={y[i]:g}; {len(big)} row(s) beyond "
-                f"±180) but the CRS is {the_crs.to_string()} (degrees)",
+                f"±180) but the CRS is {the_crs.to_string()} (degrees)" + _zone_note(x[i]),
                 file=file,
                 row=rows[i],
                 column=lon_col if abs(x[i]) > 180 else lat_col,
