@@ -481,7 +481,7 @@ def read_layer(
                 "the numbers look like longitude/latitude degrees: set data.crs = \"EPSG:4326\""
                 if degrees
                 else f"the numbers look projected (x {x0:.0f}–{x1:.0f}, y {y0:.0f}–{y1:.0f}): "
-                + _CRS_HINT
+                + _CRS_HINT + _zone_note(x0)
             )
             raise CRSError(
                 "the layer has no CRS (for a shapefile: the .prj file is missing)", file=path, hint=look
@@ -491,7 +491,7 @@ def read_layer(
         raise CRSError(
             f"coordinates look projected (x {x0:.0f}–{x1:.0f}, y {y0:.0f}–{y1:.0f}) but the "
             f"layer's CRS is {gdf.crs.to_string()} (degrees; GeoJSON is always read as WGS84 "
-            "unless it names another CRS)",
+            "unless it names another CRS)" + _zone_note(x0),
             file=path,
             hint=_CRS_HINT.replace("pass --crs", "pass --crs / crs_override"),
         )
