@@ -222,19 +222,22 @@ def _guess_encoding(data: bytes) -> str | None:
     return best.encoding if best is not None else None
 
 
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ue000-\uf8ff\U000f0000-\U0010ffff]")
+
+
 def _check_text(text: str, data: bytes, file: str | Path, encoding: str) -> None:
-    for i, ch in enumerate(text):
-        cat = unicodedata.category(ch)
-        if (cat == "Cc" and ch not in "\t\r\n") or cat == "Co":
-            row = text.count("\n", 0, i) + 1
-            raise InputError(
-                f"decoding as {encoding} gives a control or private-use character "
-                f"(U+{ord(ch):04X}) at character {i}: the text would be garbled; the file is "
-                "binary or in another encoding (Big5, Shift-JIS, ...)",
-                file=file,
-                row=row,
-                hint="save it as CSV UTF-8",
-            )
+    m = _BAD_CHARS.search(text)
+    if m is None:
+        return
+    i, ch = m.start(), m.group()
+    raise InputError(
+        f"decoding as {encoding} gives a control or private-use character "
+        f"(U+{ord(ch):04X}) at character {i}: the text would be garbled; the file is "
+        "binary or in another encoding (Big5, Shift-JIS, ...)",
+        file=file,
+        row=text.count("\n", 0, i) + 1,
+        hint="save it as CSV UTF-8",
+    )
 
 
 def _sniff_sep(lines: list[str]) -> str:
