@@ -118,6 +118,7 @@ def decode_bytes(data: bytes, file: str | Path) -> tuple[str, str]:
                 gb = None
             if gb is not None and _plain_chinese(gb):
                 return gb, "gb18030"
+        _check_text(text, data, file, "utf-8")
         return text, "utf-8"
     line_start = data.rfind(b"\n", 0, u_off) + 1
     prefix = data[:line_start].decode("utf-8-sig", errors="replace")
