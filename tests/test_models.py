@@ -284,3 +284,13 @@ def test_solve_with_model_config():
     assert r.selected_ids == ["Z"] and r.result.status == "heuristic"
     with pytest.raises(InputError):
         solve_with_config(ModelConfig(kind="pmedian"), demand, cand, od, max_value=1800)
+
+
+@needs_shared
+def test_time_limit_returns_feasible_with_gap():
+    # pmed6 needs minutes to prove; 2 s gives the warm-start incumbent and a positive gap
+    D, p = read_pmed(BENCH / "pmed" / "pmed6.txt")
+    r = solve_pmedian(D, np.ones(len(D)), p, time_limit_s=2.0, lp_first=False)
+    assert r.status == "feasible"
+    assert r.gap > 0 and r.bound < r.objective
+    assert r.n_selected == p

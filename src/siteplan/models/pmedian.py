@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from siteplan.errors import InfeasibleError, InputError
+from siteplan.errors import InfeasibleError, InputError, SolverError
 from siteplan.models._result import LocationResult, as_mask, as_vector, rel_gap
 from siteplan.models._solver import round_binary, solve_milp
 
@@ -222,12 +222,18 @@ def solve_pmedian(
     if lp_first and not relax:
         # The radius formulation's LP relaxation is often integral (pmed: most instances);
         # then it is a proven optimum and the MILP machinery is skipped.
-        lp = solve_milp(cobj, M, lo, hi, col_lo, col_hi, None, offset=offset, time_limit_s=time_limit_s,
-                        infeasible_message=f"no {p} site(s) can serve every demand point through allowed "
-                        "pairs (raise p or the cost cut-off)")
-        lp_time = lp.solve_time_s
-        if np.all(np.minimum(lp.x[:m], 1 - lp.x[:m]) < 1e-7):
-            sol = lp_sol = lp
+        try:
+            lp = solve_milp(cobj, M, lo, hi, col_lo, col_hi, None, offset=offset, time_limit_s=time_limit_s,
+                            infeasible_message=f"no {p} site(s) can serve every demand point through allowed "
+                            "pairs (raise p or the cost cut-off)")
+        except InfeasibleError:
+            raise
+        except SolverError:  # LP stopped by the time limit: go on with the MILP
+            lp = None
+        if lp is not None:
+            lp_time = lp.solve_time_s
+            if lp.status == "optimal" and np.all(np.minimum(lp.x[:m], 1 - lp.x[:m]) < 1e-7):
+                sol = lp_sol = lp
     if sol is None:
         sol = solve_milp(cobj, M, lo, hi, col_lo, col_hi, integer, offset=offset,
                      time_limit_s=time_limit_s, mip_gap=mip_gap, warm_start=ws,
