@@ -62,7 +62,7 @@ def village_export(villages: gpd.GeoDataFrame, scenario: Any) -> gpd.GeoDataFram
         Count columns as text (``"<10"`` / ``"x"`` where suppressed); times in seconds,
         distances in metres.
     """
-    from siteplan.outputs.privacy import suppress_counts
+    from siteplan.outputs.privacy import suppress_village_counts
 
     std_cols = [c for c in villages.columns if any(c.startswith(f"{s.name}_") for s in scenario.standards)
                 and not c.endswith(("children_covered", "children_not_covered"))]
@@ -70,8 +70,9 @@ def village_export(villages: gpd.GeoDataFrame, scenario: Any) -> gpd.GeoDataFram
     cols = [c for c in _VILLAGE_BASE if c in villages.columns] + std_cols + resp
     counts = [c for c in COUNT_COLUMNS if c in villages.columns]
     v = villages[cols + counts + ["geometry"]].copy()
-    groups = [g for g in ("town_code", "county_code") if g in v.columns]
-    v = suppress_counts(v, counts, group_cols=groups, threshold=scenario.outputs.small_cell)
+    # the one village pattern shared with the maps and atlas (bands protected jointly; a
+    # column that cannot be protected against published totals is withheld, with a warning)
+    v = suppress_village_counts(v, scenario.outputs.small_cell, count_cols=counts)
     for c in v.columns:
         if c == "geometry":
             continue
@@ -140,7 +141,7 @@ def write_all(folder: Path, result: RunResult, under_served: pd.DataFrame) -> li
         An ID-number-like value reached an output file.
     """
     from siteplan.outputs import gis
-    from siteplan.outputs.privacy import assert_no_child_records, suppress_counts
+    from siteplan.outputs.privacy import assert_no_child_records
 
     sc = result.scenario
     folder = Path(folder)
@@ -163,16 +164,17 @@ def write_all(folder: Path, result: RunResult, under_served: pd.DataFrame) -> li
     resp_cols = ["village_code", "village_name", "town_code", "county_code"] + [
         c for c in result.villages.columns if c.startswith(("police_", "escort_"))]
     pd.DataFrame(result.villages[resp_cols]).to_csv(folder / "response.csv", index=False, encoding="utf-8-sig")
-    us = under_served.copy()
-    us_counts = [c for c in us.columns if c in COUNT_COLUMNS or c.startswith("children")]
-    us_counts = [c for c in us_counts if pd.api.types.is_numeric_dtype(us[c])
-                 and np.allclose(us[c].fillna(0) % 1, 0)]
-    if len(us):
-        us = suppress_counts(us.assign(town_code=us.get("town_code", ""), county_code=us.get("county_code", "")),
-                             us_counts, group_cols=[c for c in ("town_code", "county_code") if c in us],
-                             threshold=sc.outputs.small_cell) if us_counts else us
-    pd.DataFrame(us).drop(columns="geometry", errors="ignore").to_csv(
-        folder / "under_served.csv", index=False, encoding="utf-8-sig")
+    # Under-served villages, ranked. Counts show the same suppressed display values as
+    # villages.csv; the score and weighted count are derived from exact counts, so they stay
+    # in memory (RunResult) and are not handed out.
+    us = pd.DataFrame(under_served.drop(columns="geometry", errors="ignore")).copy()
+    shown = v_out.set_index("village_code")["children"]
+    us = us.drop(columns=[c for c in us.columns if c in ("score", "weighted_children")
+                          or (c in COUNT_COLUMNS and c != "children")])
+    for c in ("children", "children_not_covered"):
+        if c in us.columns:  # an uncovered village's children are all not covered
+            us[c] = us["village_code"].map(shown)
+    us.to_csv(folder / "under_served.csv", index=False, encoding="utf-8-sig")
     if result.plan.cost_curve is not None:
         result.plan.cost_curve.to_csv(folder / "cost_curve.csv", index=False, encoding="utf-8-sig")
 
@@ -196,7 +198,7 @@ def write_all(folder: Path, result: RunResult, under_served: pd.DataFrame) -> li
     if sc.outputs.atlas:
         from siteplan.outputs.atlas import write_atlas
 
-        write_atlas(folder, roads=result.inputs.roads, **maps_layers)
+        write_atlas(folder, roads=result.inputs.roads, threshold=sc.outputs.small_cell, **maps_layers)
 
     f = result.figures
     tables = {

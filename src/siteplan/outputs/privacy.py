@@ -37,6 +37,7 @@ from __future__ import annotations
 import html
 import re
 import sqlite3
+import warnings
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -390,9 +391,31 @@ def suppress_village_counts(
     groups = [g for g in group_cols if g in villages.columns]
     bands = [b for b in AGE_BANDS if b in cols]
     joint = "children" in cols and len(bands) == len(AGE_BANDS)
-    return suppress_counts(villages, cols, group_cols=groups, threshold=threshold,
-                           row_total="children" if joint else None,
-                           row_parts=bands if joint else None)
+    try:
+        return suppress_counts(villages, cols, group_cols=groups, threshold=threshold,
+                               row_total="children" if joint else None,
+                               row_parts=bands if joint else None)
+    except PrivacyError:
+        pass
+    # Publish at a coarser level: keep the per-village total alone if it can be protected,
+    # withhold every other count column ("x" in every row), and say so.
+    kept: list[str] = []
+    out = villages.copy()
+    if "children" in cols:
+        try:
+            out = suppress_counts(villages, ["children"], group_cols=groups, threshold=threshold)
+            kept = ["children"]
+        except PrivacyError:
+            pass
+    withheld = [c for c in cols if c not in kept]
+    for c in withheld:
+        out[c] = pd.array([SECONDARY_MARK] * len(out), dtype="string")
+    warnings.warn(
+        f"village counts of {', '.join(withheld)} cannot be protected against the published "
+        f"totals and are withheld ('{SECONDARY_MARK}') in every row",
+        stacklevel=2,
+    )
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
