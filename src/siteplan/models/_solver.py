@@ -38,9 +38,32 @@ class MilpSolution:
     n_constraints: int
 
 
+_BANNER_DONE = False
+
+
 def _highs():
+    """The highspy module; the first call swallows HiGHS's one-time stdout banner."""
+    global _BANNER_DONE
     import highspy
 
+    if not _BANNER_DONE:
+        _BANNER_DONE = True
+        import os
+        import sys
+
+        try:
+            sys.stdout.flush()
+            saved = os.dup(1)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            try:
+                highspy.Highs()
+            finally:
+                os.dup2(saved, 1)
+                os.close(saved)
+                os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # no real fd 1 (some notebooks): keep the banner
+            pass
     return highspy
 
 
