@@ -151,6 +151,14 @@ def solve_pmedian(
             uncoverable=ids,
         )
     keep = w[i] > 0
+    if not keep.any():  # nothing weighs: any p sites are optimal (required first, then lowest positions)
+        sel = np.union1d(np.flatnonzero(req), np.setdiff1d(np.arange(m), np.flatnonzero(req))[: p - int(req.sum())])
+        om = np.zeros(m, bool)
+        om[sel] = True
+        assign, _ = _assign(i, j, d, n, om)
+        return LocationResult(model="pmedian", status="optimal", objective=0.0, bound=0.0, gap=0.0,
+                              selected=sel.astype(np.int64), covered=assign >= 0, assignment=assign,
+                              build_time_s=time.perf_counter() - t0, extra={"mean_cost": 0.0})
     ii, jj, dd = i[keep], j[keep], d[keep]
     order = np.lexsort((jj, dd, ii))
     ii, jj, dd = ii[order], jj[order], dd[order]
