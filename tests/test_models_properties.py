@@ -102,10 +102,13 @@ def _pmed_value(D, w, S):
 def test_pmedian_brute_force_and_no_improving_swap(inst):
     D, w, p = inst
     m = D.shape[1]
-    r = solve_pmedian(D, w, p)
-    assert r.status == "optimal" and r.n_selected == p
     best = min(_pmed_value(D, w, list(S)) for S in combinations(range(m), p))
-    assert abs(r.objective - best) < 1e-6
+    for f in ("radius", "classic"):
+        r = solve_pmedian(D, w, p, formulation=f)
+        assert r.status == "optimal" and r.n_selected == p
+        assert abs(r.objective - best) < 1e-6
+        lp = solve_pmedian(D, w, p, formulation=f, relax=True)
+        assert lp.objective <= best + 1e-6
     S = list(r.selected)
     for out in S:
         for inn in set(range(m)) - set(S):

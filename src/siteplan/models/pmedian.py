@@ -60,6 +60,7 @@ def solve_pmedian(
     warm_start: bool = True,
     relax: bool = False,
     lp_first: bool = True,
+    formulation: str = "auto",
     demand_ids: Sequence[Any] | None = None,
 ) -> LocationResult:
     r"""p-median: open exactly ``p`` sites minimising total weighted travel to the nearest one.
@@ -106,6 +107,10 @@ def solve_pmedian(
         Solve the LP relaxation only (``objective`` = lower bound).
     lp_first : bool
         Solve the LP relaxation first and stop if its ``y`` is integral (then optimal).
+    formulation : {"auto", "radius", "classic"}
+        ``"radius"`` as above; ``"classic"`` = ReVelle & Swain with :math:`x_{ij}` for the
+        allowed pairs (same LP bound; HiGHS's branch and bound is faster on it when ``p`` is
+        small); ``"auto"`` = classic for ``p <= 10``, radius otherwise.
     demand_ids : sequence, optional
         Labels used in the error when a demand has no allowed candidate.
 
@@ -163,67 +168,103 @@ def solve_pmedian(
     order = np.lexsort((jj, dd, ii))
     ii, jj, dd = ii[order], jj[order], dd[order]
     E = len(ii)
-    row_start = np.ones(E, bool)
-    row_start[1:] = ii[1:] != ii[:-1]
-    new_level = row_start.copy()
-    new_level[1:] |= dd[1:] != dd[:-1]
-    lev = np.cumsum(new_level) - 1  # global level id per entry
-    nL = int(lev[-1]) + 1 if E else 0
-    lev_row = ii[new_level]
-    lev_d = dd[new_level]
-    lev_cnt = np.bincount(lev, minlength=nL)
-    # entries of the row before each level
-    cum = np.cumsum(lev_cnt)
-    lev_first = np.ones(nL, bool)
-    lev_first[1:] = lev_row[1:] != lev_row[:-1]
-    row_base = np.maximum.accumulate(np.where(lev_first, cum - lev_cnt, 0))
-    before = cum - lev_cnt - row_base
-    keep_lev = before < (m - p + 1)
-    # re-index kept levels
-    new_id = np.cumsum(keep_lev) - 1
-    ent_keep = keep_lev[lev]
-    e_lev = new_id[lev[ent_keep]]
-    e_j = jj[ent_keep]
-    L_row, L_d, L_first = lev_row[keep_lev], lev_d[keep_lev], lev_first[keep_lev]
-    nK = len(L_row)
-    L_last = np.ones(nK, bool)
-    L_last[:-1] = L_row[1:] != L_row[:-1]
-    has_z = ~L_last
-    zid = np.full(nK, -1, np.int64)
-    nz = int(has_z.sum())
-    zid[has_z] = m + np.arange(nz)
-    nxt_d = np.empty(nK)
-    nxt_d[:-1] = L_d[1:]
-    nxt_d[-1] = 0.0
-    cobj = np.zeros(m + nz)
-    cobj[zid[has_z]] = w[L_row[has_z]] * (nxt_d[has_z] - L_d[has_z])
-    offset = float((w[L_row[L_first]] * L_d[L_first]).sum())
-    levels = np.arange(nK)
-    prev_has = ~L_first  # previous level in same row has a z (it is not last)
-    r_idx = np.concatenate([e_lev, levels[has_z], levels[prev_has], np.full(m, nK)])
-    c_idx = np.concatenate([e_j, zid[has_z], zid[levels[prev_has] - 1], np.arange(m)])
-    vals = np.concatenate([np.ones(len(e_lev)), np.ones(nz), -np.ones(int(prev_has.sum())), np.ones(m)])
-    M = sp.csr_matrix((vals, (r_idx, c_idx)), shape=(nK + 1, m + nz))
-    lo = np.concatenate([np.where(L_first, 1.0, 0.0), [p]])
-    hi = np.concatenate([np.full(nK, np.inf), [p]])
-    col_lo = np.zeros(m + nz)
-    col_lo[:m][req] = 1.0
-    col_hi = np.ones(m + nz)
-    integer = None if relax else np.concatenate([np.ones(m, bool), np.zeros(nz, bool)])
+    use_classic = formulation == "classic" or (formulation == "auto" and p <= 10)
+    if formulation not in ("auto", "classic", "radius"):
+        raise InputError(f"formulation must be 'auto', 'classic' or 'radius', got '{formulation}'")
     ws = None
-    if warm_start and not relax and n * m <= 4_000_000:
-        from siteplan.models.heuristics import _dense_cost, greedy_pmedian, teitz_bart
+    if use_classic:
+        # variables: y (m) | x (E allowed pairs); rows: assignment (one per weighted demand),
+        # x_ij <= y_j (E), sum y = p
+        dem, dem_row = np.unique(ii, return_inverse=True)
+        e = np.arange(E)
+        nd = len(dem)
+        r_idx = np.concatenate([dem_row, nd + e, nd + e, np.full(m, nd + E)])
+        c_idx = np.concatenate([m + e, m + e, jj, np.arange(m)])
+        vals = np.concatenate([np.ones(E), np.ones(E), -np.ones(E), np.ones(m)])
+        M = sp.csr_matrix((vals, (r_idx, c_idx)), shape=(nd + E + 1, m + E))
+        lo = np.concatenate([np.ones(nd), np.full(E, -np.inf), [p]])
+        hi = np.concatenate([np.ones(nd), np.zeros(E), [p]])
+        cobj = np.concatenate([np.zeros(m), w[ii] * dd])
+        offset = 0.0
+        col_lo = np.zeros(m + E)
+        col_lo[:m][req] = 1.0
+        col_hi = np.ones(m + E)
+        integer = None if relax else np.concatenate([np.ones(m, bool), np.zeros(E, bool)])
+        if warm_start and not relax and n * m <= 4_000_000:
+            from siteplan.models.heuristics import _dense_cost, greedy_pmedian, teitz_bart
 
-        D = _dense_cost(cost_matrix)
-        ww = w
-        g = greedy_pmedian(D, ww, p, req)
-        g = teitz_bart(D, ww, g, req)
-        opened_e = g[e_j].astype(np.float64)
-        per_lev = np.bincount(e_lev, weights=opened_e, minlength=nK)
-        cl = np.cumsum(per_lev)
-        L_base = np.maximum.accumulate(np.where(L_first, cl - per_lev, 0))
-        zval = ((cl - L_base) < 0.5).astype(np.float64)
-        ws = np.concatenate([g.astype(np.float64), zval[has_z]])
+            D = _dense_cost(cost_matrix)
+            g = teitz_bart(D, w, greedy_pmedian(D, w, p, req), req)
+            # entries are sorted by (demand, cost, candidate): first open entry per demand
+            op = g[jj]
+            first_open = np.zeros(E, bool)
+            idx = np.flatnonzero(op)
+            firsts = idx[np.r_[True, ii[idx][1:] != ii[idx][:-1]]] if len(idx) else idx
+            first_open[firsts] = True
+            if len(np.unique(ii[firsts])) == nd:
+                ws = np.concatenate([g.astype(np.float64), first_open.astype(np.float64)])
+    else:
+        row_start = np.ones(E, bool)
+        row_start[1:] = ii[1:] != ii[:-1]
+        new_level = row_start.copy()
+        new_level[1:] |= dd[1:] != dd[:-1]
+        lev = np.cumsum(new_level) - 1  # global level id per entry
+        nL = int(lev[-1]) + 1 if E else 0
+        lev_row = ii[new_level]
+        lev_d = dd[new_level]
+        lev_cnt = np.bincount(lev, minlength=nL)
+        # entries of the row before each level
+        cum = np.cumsum(lev_cnt)
+        lev_first = np.ones(nL, bool)
+        lev_first[1:] = lev_row[1:] != lev_row[:-1]
+        row_base = np.maximum.accumulate(np.where(lev_first, cum - lev_cnt, 0))
+        before = cum - lev_cnt - row_base
+        keep_lev = before < (m - p + 1)
+        # re-index kept levels
+        new_id = np.cumsum(keep_lev) - 1
+        ent_keep = keep_lev[lev]
+        e_lev = new_id[lev[ent_keep]]
+        e_j = jj[ent_keep]
+        L_row, L_d, L_first = lev_row[keep_lev], lev_d[keep_lev], lev_first[keep_lev]
+        nK = len(L_row)
+        L_last = np.ones(nK, bool)
+        L_last[:-1] = L_row[1:] != L_row[:-1]
+        has_z = ~L_last
+        zid = np.full(nK, -1, np.int64)
+        nz = int(has_z.sum())
+        zid[has_z] = m + np.arange(nz)
+        nxt_d = np.empty(nK)
+        nxt_d[:-1] = L_d[1:]
+        nxt_d[-1] = 0.0
+        cobj = np.zeros(m + nz)
+        cobj[zid[has_z]] = w[L_row[has_z]] * (nxt_d[has_z] - L_d[has_z])
+        offset = float((w[L_row[L_first]] * L_d[L_first]).sum())
+        levels = np.arange(nK)
+        prev_has = ~L_first  # previous level in same row has a z (it is not last)
+        r_idx = np.concatenate([e_lev, levels[has_z], levels[prev_has], np.full(m, nK)])
+        c_idx = np.concatenate([e_j, zid[has_z], zid[levels[prev_has] - 1], np.arange(m)])
+        vals = np.concatenate([np.ones(len(e_lev)), np.ones(nz), -np.ones(int(prev_has.sum())), np.ones(m)])
+        M = sp.csr_matrix((vals, (r_idx, c_idx)), shape=(nK + 1, m + nz))
+        lo = np.concatenate([np.where(L_first, 1.0, 0.0), [p]])
+        hi = np.concatenate([np.full(nK, np.inf), [p]])
+        col_lo = np.zeros(m + nz)
+        col_lo[:m][req] = 1.0
+        col_hi = np.ones(m + nz)
+        integer = None if relax else np.concatenate([np.ones(m, bool), np.zeros(nz, bool)])
+        ws = None
+        if warm_start and not relax and n * m <= 4_000_000:
+            from siteplan.models.heuristics import _dense_cost, greedy_pmedian, teitz_bart
+
+            D = _dense_cost(cost_matrix)
+            ww = w
+            g = greedy_pmedian(D, ww, p, req)
+            g = teitz_bart(D, ww, g, req)
+            opened_e = g[e_j].astype(np.float64)
+            per_lev = np.bincount(e_lev, weights=opened_e, minlength=nK)
+            cl = np.cumsum(per_lev)
+            L_base = np.maximum.accumulate(np.where(L_first, cl - per_lev, 0))
+            zval = ((cl - L_base) < 0.5).astype(np.float64)
+            ws = np.concatenate([g.astype(np.float64), zval[has_z]])
     build = time.perf_counter() - t0
     sol = lp_sol = None
     lp_time = 0.0
