@@ -53,7 +53,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.sparse.csgraph import breadth_first_order, connected_components, dijkstra
+from numba import njit
+from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 from siteplan.errors import CRSError, NetworkError
 
@@ -75,7 +76,7 @@ __all__ = [
 FORBIDDEN_KPH = 0.01
 #: Memory budget (bytes) of one Dijkstra chunk: chunk x n_nodes x 12 bytes.
 DEFAULT_CHUNK_BYTES = 96 * 2**20
-_CACHE_VERSION = "od-v1"
+_CACHE_VERSION = "od-v2"  # v2: numba kernel; equal-time ties -> shortest
 _MPH = 1.609344
 _KNOT = 1.852
 
@@ -611,22 +612,44 @@ def _assemble(crs, nx_, ny_, node_id, geom, seg_u, seg_v, length, labels, road_c
 
 @dataclass(frozen=True, eq=False)
 class _Graph:
-    """A csgraph CSR for one mode/weight/direction plus an edge lookup for the other weight."""
+    """One mode/weight/direction of the network as CSR arrays for the Dijkstra kernels.
+
+    Parallel edges are reduced to the one with the smallest primary weight (then the
+    smallest secondary weight). Row ``u`` of the CSR lists the edges leaving ``u`` in the
+    search direction (the transposed graph when ``reverse``).
+
+    Attributes
+    ----------
+    csr : scipy.sparse.csr_matrix, shape (n, n)
+        Primary weights (for :mod:`scipy.sparse.csgraph` components and reachability).
+    indptr : ndarray, shape (n + 1,), int64
+        CSR row pointers.
+    indices : ndarray, shape (nnz,), int64
+        Head node of each edge (column index), sorted within each row.
+    w1, w2 : ndarray, shape (nnz,), float64
+        Primary weight (the minimised quantity: seconds or metres) and secondary weight (the
+        other quantity, measured along the chosen path) of each edge; both > 0.
+    n : int
+        Number of nodes.
+    reverse : bool
+        True when the edges are transposed (searches run from destinations).
+    ratio : float
+        Largest primary / secondary weight over the edges (inf without edges).
+    leaf : ndarray, shape (n,), bool
+        Node with exactly one neighbour (either direction): its only way in is from that
+        neighbour, so the kernels give it its final value when relaxing that edge instead
+        of queueing it.
+    """
 
     csr: sp.csr_matrix
-    csr2: sp.csr_matrix  # secondary weights, same structure as csr
-    keys: np.ndarray  # sorted u * n + v of the original-direction deduplicated edges
-    w1: np.ndarray  # primary weight per key
-    w2: np.ndarray  # secondary weight per key
+    indptr: np.ndarray
+    indices: np.ndarray
+    w1: np.ndarray
+    w2: np.ndarray
     n: int
     reverse: bool
-    x: np.ndarray  # node coordinates, metres
-    y: np.ndarray
-    rate: float  # max over edges of straight-line length / primary weight
-    ratio: float  # max over edges of primary / secondary weight
-    x_order: np.ndarray  # node positions sorted by x
-    xs: np.ndarray  # sorted x
-    _memo: dict = field(default_factory=dict, repr=False, compare=False)
+    ratio: float
+    leaf: np.ndarray
 
     @staticmethod
     def build(net: TravelNetwork, mode: str, weight: str, reverse: bool, directed: bool) -> _Graph:
@@ -639,50 +662,26 @@ class _Graph:
             u, v = np.concatenate([u, v]), np.concatenate([v, u])
             w1, w2 = np.concatenate([w1, w1]), np.concatenate([w2, w2])
         n = net.n_nodes
-        keys = u * n + v
+        ru, rv = (v, u) if reverse else (u, v)
+        keys = ru.astype(np.int64) * n + rv
         order = np.lexsort((w2, w1, keys))
         keys, w1, w2 = keys[order], w1[order], w2[order]
         first = np.ones(len(keys), dtype=bool)
         first[1:] = keys[1:] != keys[:-1]
-        keys, w1, w2 = keys[first], w1[first], w2[first]
-        ru, rv = keys // n, keys % n
-        if reverse:
-            ru, rv = rv, ru
-        csr = sp.csr_matrix((w1, (ru, rv)), shape=(n, n))
-        csr.sort_indices()
-        csr2 = sp.csr_matrix((w2, (ru, rv)), shape=(n, n))
-        csr2.sort_indices()
-        eu = np.hypot(net.node_x[ru] - net.node_x[rv], net.node_y[ru] - net.node_y[rv])
-        rate = float(np.max(eu / w1)) if len(w1) else 0.0
+        keys = keys[first]
+        w1 = np.ascontiguousarray(w1[first], dtype=np.float64)
+        w2 = np.ascontiguousarray(w2[first], dtype=np.float64)
+        ru, rv = keys // n, keys % n  # sorted by (row, column)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(ru, minlength=n), out=indptr[1:])
+        indices = np.ascontiguousarray(rv, dtype=np.int64)
+        csr = sp.csr_matrix((w1.copy(), indices.copy(), indptr.copy()), shape=(n, n))
         ratio = float(np.max(w1 / w2)) if len(w1) else np.inf
-        xo = np.argsort(net.node_x, kind="stable")
-        return _Graph(csr=csr, csr2=csr2, keys=keys, w1=w1, w2=w2, n=n, reverse=reverse, ratio=ratio, x=net.node_x,
-                      y=net.node_y, rate=rate, x_order=xo, xs=net.node_x[xo])
-
-    def lookup(self) -> _Lookup:
-        """Secondary-weight lookup of the whole graph (memoised)."""
-        lk = self._memo.get("lookup")
-        if lk is None:
-            lk = self._memo["lookup"] = _Lookup(self.csr2)
-        return lk
-
-    def nodes_in_box(self, x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
-        """Sorted node positions with x0 <= x <= x1 and y0 <= y <= y1."""
-        i0 = int(np.searchsorted(self.xs, x0, side="left"))
-        i1 = int(np.searchsorted(self.xs, x1, side="right"))
-        c = self.x_order[i0:i1]
-        yy = self.y[c]
-        return np.sort(c[(yy >= y0) & (yy <= y1)])
-
-    def with_virtual(self, src_nodes: np.ndarray, w: np.ndarray) -> sp.csr_matrix:
-        """CSR with extra nodes n..n+m-1, each with one edge to src_nodes[i] of weight w[i]."""
-        m = len(src_nodes)
-        c = self.csr.tocoo()
-        rows = np.concatenate([c.row, self.n + np.arange(m)])
-        cols = np.concatenate([c.col, src_nodes])
-        data = np.concatenate([c.data, w])
-        g = sp.csr_matrix((data, (rows, cols)), shape=(self.n + m, self.n + m))
-        return g
+        lo, hi = np.minimum(ru, rv), np.maximum(ru, rv)
+        und = np.unique(lo * n + hi)
+        nbrs = np.bincount(und // n, minlength=n) + np.bincount(und % n, minlength=n)
+        return _Graph(csr=csr, indptr=indptr, indices=indices, w1=w1, w2=w2, n=n, reverse=reverse,
+                      ratio=ratio, leaf=nbrs == 1)
 
 
 # --------------------------------------------------------------------------- snapping
@@ -930,156 +929,297 @@ def _expand(a_grp: np.ndarray, b_grp: np.ndarray, a_order, a_starts, b_order, b_
     return pid, ia, ib
 
 
-class _Lookup:
-    """Secondary weight of edge p -> c of a CSR (sorted indices) by binary search on p*m+c."""
-
-    def __init__(self, csr2: sp.csr_matrix):
-        if not csr2.has_sorted_indices:
-            csr2 = csr2.sorted_indices()
-        m = csr2.shape[0]
-        self.m = m
-        rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(csr2.indptr))
-        self.keys = rows * m + csr2.indices.astype(np.int64)
-        self.data = csr2.data
-
-    def __call__(self, p: np.ndarray, c: np.ndarray) -> np.ndarray:
-        return self.data[np.searchsorted(self.keys, p * self.m + c)]
-
-
-def _walk_w2(lookup: _Lookup, pred: np.ndarray, rows: np.ndarray, tgt: np.ndarray,
-             n_real: int) -> np.ndarray:
-    """Sum of secondary weights along predecessor chains (vectorised over pairs).
-
-    pred : (n_rows, n) or (n,) predecessor array; rows : row per pair (ignored if 1-D).
-    Chains stop at a source (-9999) or at a virtual node (>= n_real).
-    """
-    acc = np.zeros(len(tgt))
-    cur = tgt.astype(np.int64).copy()
-    act = np.flatnonzero(cur < n_real)
-    two_d = pred.ndim == 2
-    ncol = pred.shape[-1]
-    flat = pred.reshape(-1)
-    while act.size:
-        c = cur[act]
-        p = flat[rows[act] * ncol + c] if two_d else flat[c]
-        p = p.astype(np.int64)
-        real = (p >= 0) & (p < n_real)
-        a2 = act[real]
-        pr = p[real]
-        acc[a2] += lookup(pr, c[real])
-        cur[a2] = pr
-        act = a2
-    return acc
+# ------------------------------------------------------------- bounded Dijkstra kernels
+#
+# Binary-heap Dijkstra [1] over the CSR arrays of a _Graph, compiled with numba. Per
+# source, only the nodes it reaches are touched: distances live in arrays of n entries
+# that are allocated once per call and reset through a list of touched nodes, so a search
+# limited to a few hundred nodes costs a few hundred node visits, not O(n) set-up.
+# Both quantities travel together: the secondary one (e.g. the distance along the fastest
+# path) is carried in the same pass instead of walking predecessor trees afterwards.
+#
+# Ties: a node's label is the lexicographic minimum of (primary, secondary[, seed label])
+# over its paths. All edge weights are > 0, so every predecessor on an equal-primary path
+# is settled before the node itself and the rule is exact: among equally short paths the
+# one with the smallest secondary quantity is reported (and, for several seeds, the
+# lowest seed label). The heap is keyed on the primary quantity with lazy deletion; every
+# edge is relaxed at most once per search, so it never holds more than nnz + seeds items.
 
 
-def _tree_w2(lookup: _Lookup, pred: np.ndarray, n_real: int) -> np.ndarray:
-    """Secondary weight from the tree root to every node of a 1-D predecessor array.
-
-    Pointer jumping: O(n log depth) vectorised work instead of one step per hop.
-    Roots are sources (-9999) or virtual nodes (>= n_real); their value is 0.
-    """
-    n = len(pred)
-    p = pred.astype(np.int64)
-    real = (p >= 0) & (p < n_real) & (np.arange(n) < n_real)
-    acc = np.zeros(n)
-    idx = np.flatnonzero(real)
-    acc[idx] = lookup(p[idx], idx)
-    ptr = np.arange(n)
-    ptr[idx] = p[idx]
-    while True:
-        nxt = ptr[ptr]
-        if np.array_equal(nxt, ptr):
+@njit(cache=True, nogil=True)
+def _heap_push(hk, hv, size, key, val):  # pragma: no cover - compiled
+    i = size
+    while i > 0:
+        p = (i - 1) >> 1
+        if hk[p] <= key:
             break
-        acc = acc + acc[ptr] * (ptr != np.arange(n))
-        ptr = nxt
-    return acc
+        hk[i] = hk[p]
+        hv[i] = hv[p]
+        i = p
+    hk[i] = key
+    hv[i] = val
+    return size + 1
 
 
-def _chunk_size(n_nodes: int, n_tgt: int, chunk_bytes: int) -> int:
-    # 12 bytes per (source, node): float64 distance + int32 predecessor; up to 40 more per
-    # reached entry for the secondary quantity (_tree_w2_2d); 9 per (source, target)
-    per = n_nodes * 52 + n_tgt * 9 + 1
-    return int(max(1, min(1024, chunk_bytes // per)))
-
-
-#: Secondary along trees by pointer jumping when pairs x this > reached entries, else walk.
-_JUMP_FACTOR = 8
-
-
-def _tree_w2_2d(lookup: _Lookup, D: np.ndarray, P: np.ndarray, rows: np.ndarray,
-                tgt: np.ndarray) -> np.ndarray:
-    """Secondary weight along the shortest-path trees of a chunk, at (rows, tgt) pairs.
-
-    Pointer jumping over the reached entries only: O(K log depth) for K reached entries,
-    instead of one vectorised step per hop and pair (better for deep trees: no cutoff).
-    """
-    m = D.shape[1]
-    reached = np.flatnonzero(np.isfinite(D.reshape(-1)))
-    pf = P.reshape(-1)[reached].astype(np.int64)
-    col = reached % m
-    real = pf >= 0
-    acc = np.zeros(len(reached))
-    ri = np.flatnonzero(real)
-    acc[ri] = lookup(pf[ri], col[ri])
-    ptr = np.arange(len(reached))
-    ptr[ri] = np.searchsorted(reached, reached[ri] - col[ri] + pf[ri])
-    del pf, col
+@njit(cache=True, nogil=True)
+def _heap_pop(hk, hv, size):  # pragma: no cover - compiled
+    """Remove the top item (the caller reads hk[0], hv[0] first); return the new size."""
+    size -= 1
+    key = hk[size]
+    val = hv[size]
+    i = 0
     while True:
-        nxt = ptr[ptr]
-        if np.array_equal(nxt, ptr):
+        c = 2 * i + 1
+        if c >= size:
             break
-        acc = acc + acc[ptr]
-        ptr = nxt
-    return acc[np.searchsorted(reached, rows.astype(np.int64) * m + tgt)]
+        if c + 1 < size and hk[c + 1] < hk[c]:
+            c += 1
+        if hk[c] >= key:
+            break
+        hk[i] = hk[c]
+        hv[i] = hv[c]
+        i = c
+    hk[i] = key
+    hv[i] = val
+    return size
 
 
-#: Local searches: tile side >= LOCAL_TILE x search radius, and big enough to hold about
-#: LOCAL_PER_TILE sources on average.
-LOCAL_TILE = 1.0
-LOCAL_PER_TILE = 128
+@njit(cache=True, nogil=True)
+def _grow(o_s, o_t, o_1, o_2, m):  # pragma: no cover - compiled
+    """The four output arrays, doubled in size when full (m = items held)."""
+    if m < o_s.shape[0]:
+        return o_s, o_t, o_1, o_2
+    cap = 2 * o_s.shape[0]
+    n_s = np.empty(cap, np.int64)
+    n_t = np.empty(cap, np.int64)
+    n_1 = np.empty(cap)
+    n_2 = np.empty(cap)
+    n_s[:m] = o_s
+    n_t[:m] = o_t
+    n_1[:m] = o_1
+    n_2[:m] = o_2
+    return n_s, n_t, n_1, n_2
 
 
-def _batches(g: _Graph, a_u: np.ndarray, lim: float, chunk_bytes: int, n_tgt: int):
-    """Yield (positions in a_u, subgraph nodes or None) batches of Dijkstra sources.
+@njit(cache=True, nogil=True)
+def _od_kernel(indptr, indices, w1, w2, leaf, sources, tgt_of, lim):  # pragma: no cover - compiled
+    """One bounded Dijkstra search per source; pairs (source, target) found within lim.
 
-    With a finite limit, every node reachable within ``lim`` lies within the straight-line
-    radius ``rate x lim`` of its source (``rate`` = max straight length / weight over the
-    edges, so no path can cover more ground), and so does every node on its shortest path.
-    Sources are grouped by square tiles and searched on the subgraph of nodes inside the
-    tile's bounding box grown by that radius: same distances, far less work per source.
+    Parameters
+    ----------
+    indptr : ndarray, shape (n + 1,), int64
+    indices : ndarray, shape (nnz,), int64
+    w1, w2 : ndarray, shape (nnz,), float64
+        Primary (minimised) and secondary edge weights, > 0.
+    leaf : ndarray, shape (n,), bool
+        Nodes with a single neighbour (not queued; see :class:`_Graph`).
+    sources : ndarray, shape (n_src,), int64
+        Source node of each search.
+    tgt_of : ndarray, shape (n,), int64
+        Target number of each node, -1 for nodes that are not targets.
+    lim : float
+        Largest primary distance kept (inclusive); ``inf`` = no limit.
+
+    Returns
+    -------
+    src, tgt : ndarray, shape (n_pairs,), int64
+        Position in ``sources`` and target number of each pair found.
+    d1, d2 : ndarray, shape (n_pairs,), float64
+        Primary distance (minimum) and secondary quantity along that path.
     """
-    n = g.n
-    if np.isfinite(lim) and g.rate > 0:
-        radius = g.rate * lim * (1 + 1e-9) + 1e-6
-        ext = max(np.ptp(g.x), np.ptp(g.y), 1.0)
-        if radius < 0.35 * ext:
-            sx, sy = g.x[a_u], g.y[a_u]
-            # tiles of >= LOCAL_TILE radii and ~LOCAL_PER_TILE sources (amortise call overhead)
-            area = max(np.ptp(sx), 1.0) * max(np.ptp(sy), 1.0)
-            tile = max(radius * LOCAL_TILE, math.sqrt(area * LOCAL_PER_TILE / len(a_u)), 1.0)
-            tx = np.floor((sx - sx.min()) / tile).astype(np.int64)
-            ty = np.floor((sy - sy.min()) / tile).astype(np.int64)
-            order = np.lexsort((ty, tx))
-            key = tx[order] * (ty.max() + 1) + ty[order]
-            cuts = np.flatnonzero(np.diff(key)) + 1
-            for grp in np.split(order, cuts):
-                nodes = g.nodes_in_box(sx[grp].min() - radius, sx[grp].max() + radius,
-                                       sy[grp].min() - radius, sy[grp].max() + radius)
-                chunk = _chunk_size(len(nodes), n_tgt, chunk_bytes)
-                for c0 in range(0, len(grp), chunk):
-                    yield grp[c0:c0 + chunk], nodes
-            return
-    chunk = _chunk_size(n, n_tgt, chunk_bytes)
-    for c0 in range(0, len(a_u), chunk):
-        yield np.arange(c0, min(c0 + chunk, len(a_u))), None
+    n = indptr.shape[0] - 1
+    d1 = np.full(n, np.inf)
+    d2 = np.zeros(n)
+    done = np.zeros(n, np.bool_)
+    touched = np.empty(n, np.int64)
+    hcap = indices.shape[0] + 1
+    hk = np.empty(hcap)
+    hv = np.empty(hcap, np.int64)
+    o_s = np.empty(1024, np.int64)
+    o_t = np.empty(1024, np.int64)
+    o_1 = np.empty(1024)
+    o_2 = np.empty(1024)
+    m = 0
+    for i in range(sources.shape[0]):
+        s = sources[i]
+        d1[s] = 0.0
+        d2[s] = 0.0
+        touched[0] = s
+        nt = 1
+        size = _heap_push(hk, hv, 0, 0.0, s)
+        while size > 0:
+            u = hv[0]
+            size = _heap_pop(hk, hv, size)
+            if done[u]:
+                continue
+            done[u] = True
+            du1 = d1[u]
+            du2 = d2[u]
+            t = tgt_of[u]
+            if t >= 0:
+                o_s, o_t, o_1, o_2 = _grow(o_s, o_t, o_1, o_2, m)
+                o_s[m] = i
+                o_t[m] = t
+                o_1[m] = du1
+                o_2[m] = du2
+                m += 1
+            for e in range(indptr[u], indptr[u + 1]):
+                v = indices[e]
+                nd1 = du1 + w1[e]
+                if nd1 > lim:
+                    continue
+                if leaf[v]:  # only reachable from u: final now, never queued
+                    t = tgt_of[v]
+                    if t >= 0 and v != s:
+                        o_s, o_t, o_1, o_2 = _grow(o_s, o_t, o_1, o_2, m)
+                        o_s[m] = i
+                        o_t[m] = t
+                        o_1[m] = nd1
+                        o_2[m] = du2 + w2[e]
+                        m += 1
+                    continue
+                # a settled v has d1[v] <= du1 < nd1 (weights > 0): no test of done[v] needed
+                nd2 = du2 + w2[e]
+                dv = d1[v]
+                if nd1 < dv or (nd1 == dv and nd2 < d2[v]):
+                    if dv == np.inf:
+                        touched[nt] = v
+                        nt += 1
+                    d1[v] = nd1
+                    d2[v] = nd2
+                    size = _heap_push(hk, hv, size, nd1, v)
+        for j in range(nt):
+            v = touched[j]
+            d1[v] = np.inf
+            d2[v] = 0.0
+            done[v] = False
+    return o_s[:m].copy(), o_t[:m].copy(), o_1[:m].copy(), o_2[:m].copy()
+
+
+@njit(cache=True, nogil=True)
+def _multi_kernel(indptr, indices, w1, w2, leaf, seed_node, seed_d1, seed_d2, seed_label,
+                  lim):  # pragma: no cover - compiled
+    """One Dijkstra search from many seeds: the best seed of every node.
+
+    Parameters
+    ----------
+    indptr, indices, w1, w2, leaf
+        As in :func:`_od_kernel`.
+    seed_node : ndarray, shape (n_seed,), int64
+        Node of each seed.
+    seed_d1, seed_d2 : ndarray, shape (n_seed,), float64
+        Initial primary and secondary quantities of each seed (e.g. access time, metres).
+    seed_label : ndarray, shape (n_seed,), int64
+        Label carried from each seed (e.g. the destination position).
+    lim : float
+        Largest primary distance kept (inclusive), seed value included.
+
+    Returns
+    -------
+    d1, d2 : ndarray, shape (n,), float64
+        Primary distance from the nearest seed and the secondary quantity along that path
+        (inf where not reached within ``lim``).
+    label : ndarray, shape (n,), int64
+        Label of that seed (-1 where not reached).
+    """
+    n = indptr.shape[0] - 1
+    d1 = np.full(n, np.inf)
+    d2 = np.full(n, np.inf)
+    lab = np.full(n, -1, np.int64)
+    done = np.zeros(n, np.bool_)
+    hcap = indices.shape[0] + seed_node.shape[0] + 1
+    hk = np.empty(hcap)
+    hv = np.empty(hcap, np.int64)
+    size = 0
+    for k in range(seed_node.shape[0]):
+        v = seed_node[k]
+        a = seed_d1[k]
+        b = seed_d2[k]
+        c = seed_label[k]
+        if not a <= lim:
+            continue
+        if a < d1[v] or (a == d1[v] and (b < d2[v] or (b == d2[v] and c < lab[v]))):
+            d1[v] = a
+            d2[v] = b
+            lab[v] = c
+            size = _heap_push(hk, hv, size, a, v)
+    while size > 0:
+        u = hv[0]
+        size = _heap_pop(hk, hv, size)
+        if done[u]:
+            continue
+        done[u] = True
+        du1 = d1[u]
+        du2 = d2[u]
+        lu = lab[u]
+        for e in range(indptr[u], indptr[u + 1]):
+            v = indices[e]
+            nd1 = du1 + w1[e]
+            if nd1 > lim:
+                continue
+            nd2 = du2 + w2[e]
+            dv = d1[v]
+            if nd1 < dv or (nd1 == dv and (nd2 < d2[v] or (nd2 == d2[v] and lu < lab[v]))):
+                d1[v] = nd1
+                d2[v] = nd2
+                lab[v] = lu
+                if not leaf[v]:  # a leaf is final now (a leaf seed is queued already)
+                    size = _heap_push(hk, hv, size, nd1, v)
+    return d1, d2, lab
+
+
+#: Sources per kernel call (Ctrl-C is only seen between calls).
+_SOURCES_PER_CALL = 512
+
+
+def _search(g: _Graph, sources: np.ndarray, tgt_of: np.ndarray, lim: float):
+    """Bounded single-source searches from every node in ``sources`` on ``g``.
+
+    Parameters
+    ----------
+    g : _Graph
+    sources : ndarray, shape (n_src,), int64
+        Source nodes.
+    tgt_of : ndarray, shape (g.n,), int64
+        Target number per node, -1 = not a target.
+    lim : float
+        Largest primary distance kept (inclusive; seconds or metres); ``inf`` = none.
+
+    Returns
+    -------
+    (src, tgt, d1, d2) : tuple of ndarray, shape (n_pairs,)
+        Position in ``sources`` (int64), target number (int64), primary distance and
+        secondary quantity along that path (float64), one row per (source, target) reached.
+    """
+    src = np.ascontiguousarray(sources, dtype=np.int64)
+    tgt_of = np.ascontiguousarray(tgt_of, dtype=np.int64)
+    out = []
+    for c0 in range(0, len(src), _SOURCES_PER_CALL):
+        a, b, p1, p2 = _od_kernel(g.indptr, g.indices, g.w1, g.w2, g.leaf, src[c0:c0 + _SOURCES_PER_CALL],
+                                  tgt_of, float(lim))
+        out.append((a + c0, b, p1, p2))
+    if not out:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0)
+    return tuple(np.concatenate([o[k] for o in out]) for k in range(4))
+
+
+def _search_multi(g: _Graph, seed_node: np.ndarray, seed_d1: np.ndarray, seed_d2: np.ndarray,
+                  seed_label: np.ndarray, lim: float):
+    """Multi-seed search on ``g`` (see :func:`_multi_kernel`): (d1, d2, label) per node."""
+    return _multi_kernel(g.indptr, g.indices, g.w1, g.w2, g.leaf,
+                         np.ascontiguousarray(seed_node, dtype=np.int64),
+                         np.ascontiguousarray(seed_d1, dtype=np.float64),
+                         np.ascontiguousarray(seed_d2, dtype=np.float64),
+                         np.ascontiguousarray(seed_label, dtype=np.int64), float(lim))
 
 
 def _od_core(net, s_src, s_tgt, a1_src, a2_src, a1_tgt, a2_tgt, g_fwd_fn, g_rev_fn,
-             cutoff1, same_xy, v_off, primary_is_time, chunk_bytes, secondary=True, cutoff2=None):
+             cutoff1, same_xy, v_off, primary_is_time, chunk_bytes=None, secondary=True, cutoff2=None):
     """Point-level pairs src -> tgt: (isrc, itgt, primary, secondary).
 
     g_fwd_fn() gives the graph for searches starting at src nodes; g_rev_fn() the transposed
     graph (searches starting at tgt nodes). Sides are chosen by unique-node count.
+    ``chunk_bytes`` is ignored (kept for callers; the kernel needs no distance matrix).
     """
     on_s = np.flatnonzero(~s_src["off_network"].to_numpy(dtype=bool))
     on_t = np.flatnonzero(~s_tgt["off_network"].to_numpy(dtype=bool))
@@ -1109,46 +1249,11 @@ def _od_core(net, s_src, s_tgt, a1_src, a2_src, a1_tgt, a2_tgt, g_fwd_fn, g_rev_
         if net2 < 0:
             return empty
         lim = net2 * g.ratio * (1 + 1e-12)
-    out_a, out_b, out_1, out_2 = [], [], [], []
-    local = np.full(g.n, -1, dtype=np.int64)
-    for pos, nodes in _batches(g, a_u, lim, chunk_bytes, len(b_u)):
-        if nodes is None:
-            csr, src, t_in, t_loc = g.csr, a_u[pos], np.arange(len(b_u)), b_u
-            if secondary:
-                look = g.lookup()
-        else:
-            local[nodes] = np.arange(len(nodes))
-            csr = g.csr[nodes][:, nodes]
-            if secondary:
-                look = _Lookup(g.csr2[nodes][:, nodes])
-            src = local[a_u[pos]]
-            lt = local[b_u]
-            t_in = np.flatnonzero(lt >= 0)
-            t_loc = lt[t_in]
-            local[nodes] = -1
-        if secondary:
-            D, P = dijkstra(csr, directed=True, indices=src, limit=lim, return_predecessors=True)
-        else:
-            D, P = dijkstra(csr, directed=True, indices=src, limit=lim), None
-        sub = D[:, t_loc]
-        r, cidx = np.nonzero(np.isfinite(sub))
-        w1 = sub[r, cidx]
-        del sub
-        if not secondary:
-            w2 = np.full(len(r), np.nan)
-        elif len(r) * _JUMP_FACTOR > np.isfinite(D).sum():  # many pairs: pointer jumping
-            w2 = _tree_w2_2d(look, D, P, r, t_loc[cidx])
-        else:
-            w2 = _walk_w2(look, P, r, t_loc[cidx], csr.shape[0])
-        del P, D
-        out_a.append(pos[r])
-        out_b.append(t_in[cidx])
-        out_1.append(w1)
-        out_2.append(w2)
-    ga = np.concatenate(out_a)
-    gb = np.concatenate(out_b)
-    w1 = np.concatenate(out_1)
-    w2 = np.concatenate(out_2)
+    tgt_of = np.full(g.n, -1, dtype=np.int64)
+    tgt_of[b_u] = np.arange(len(b_u))
+    ga, gb, w1, w2 = _search(g, a_u, tgt_of, lim)
+    if not secondary:
+        w2 = np.full(len(w1), np.nan)
     pid, ia, ib = _expand(ga, gb, a_o, a_s, b_o, b_s)
     if swap:
         isrc, itgt = on_s[ib], on_t[ia]
@@ -1442,19 +1547,16 @@ def nearest(
         on_o = np.flatnonzero(~s_o["off_network"].to_numpy(dtype=bool))
         if len(on_d) and len(on_o):
             g = net._graph(mode, "time", reverse=not from_destinations)
-            h = g.with_virtual(s_d["node"].to_numpy(np.int64)[on_d], t_d[on_d])
             lim = np.inf if cutoff_s is None else cutoff_s - np.nanmin(t_o[on_o])
-            D, P, S = dijkstra(h, directed=True, indices=g.n + np.arange(len(on_d)),
-                               min_only=True, return_predecessors=True, limit=max(lim, 0.0))
+            D1, D2, L = _search_multi(g, s_d["node"].to_numpy(np.int64)[on_d], t_d[on_d], d_d[on_d],
+                                      on_d, max(lim, 0.0))
             node_o = s_o["node"].to_numpy(np.int64)[on_o]
-            reach = np.isfinite(D[node_o])
+            reach = np.isfinite(D1[node_o])
             oo = on_o[reach]
             no = node_o[reach]
-            j = on_d[S[no] - g.n]
-            dn = _tree_w2(g.lookup(), P, g.n)[no]
-            tt[oo, 0] = D[no] + t_o[oo]
-            dd[oo, 0] = dn + d_d[j] + d_o[oo]
-            dest[oo, 0] = j
+            tt[oo, 0] = D1[no] + t_o[oo]
+            dd[oo, 0] = D2[no] + d_o[oo]
+            dest[oo, 0] = L[no]
             # same-node straight shortcut (e.g. coincident points -> 0)
             ox_, oy_ = s_o["x"].to_numpy(float), s_o["y"].to_numpy(float)
             dx_, dy_ = s_d["x"].to_numpy(float), s_d["y"].to_numpy(float)
