@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m pip install --quiet --disable-pip-version-check -e ".[test]"
-python -m pytest -n 2 --nbmake tests notebooks "$@"
+python -m pytest -n 2 --dist loadfile -p no:benchmark --nbmake tests notebooks "$@"

@@ -108,13 +108,15 @@ def test_failed_late_stage_keeps_previous_outputs(default_run, monkeypatch):
 
 
 def test_input_failing_in_plan_stage_keeps_previous_outputs(default_run):
-    """An input that only fails at the location model (every village off network)."""
+    """An input that only fails at the location model: no candidate sites beyond the existing
+    ones, so the 80% village target cannot be met; the error says which targets and units."""
     _, folder = default_run
     before = {p.relative_to(folder): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
-    sc = load_scenario(network={"max_snap_m": 0.5})
+    sc = load_scenario(candidates={"upgrade_types": [], "cluster_new_sites": False})
     with pytest.raises(InfeasibleError) as e:
         run(sc, out_dir=folder.parent)
     assert "village" in str(e.value)
+    assert e.value.uncoverable, "the villages no candidate can cover are listed"
     after = {p.relative_to(folder): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
     assert after == before
 

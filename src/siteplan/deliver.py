@@ -8,6 +8,7 @@ previous outputs in place, if anything that looks like a PRC ID number reached a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -118,7 +119,8 @@ def _site_layers(result: RunResult) -> dict[str, gpd.GeoDataFrame]:
     return layers
 
 
-def write_all(folder: Path, result: RunResult, under_served: pd.DataFrame) -> list[str]:
+def write_all(folder: Path, result: RunResult, under_served: pd.DataFrame,
+              stage_seconds: Callable[[], dict[str, float]] | None = None) -> list[str]:
     """Write the run's outputs into ``folder`` (the staged run folder).
 
     Parameters
@@ -129,6 +131,9 @@ def write_all(folder: Path, result: RunResult, under_served: pd.DataFrame) -> li
         The run (``out_dir`` is where the folder will end up).
     under_served : DataFrame
         Ranked under-served villages (:func:`siteplan.coverage.under_served`).
+    stage_seconds : callable, optional
+        Returns seconds per stage so far (the running ``outputs`` stage included) for the
+        manifest; default ``result.stage_seconds``.
 
     Returns
     -------
@@ -218,7 +223,7 @@ def write_all(folder: Path, result: RunResult, under_served: pd.DataFrame) -> li
         folder / "manifest.json",
         scenario=sc.model_dump(mode="json"),
         inputs=result.inputs.files,
-        stage_seconds=result.stage_seconds,
+        stage_seconds=stage_seconds() if stage_seconds else result.stage_seconds,
         figures={k: v for k, v in f.items() if k != "out_dir"},
         modelled_layers=list(result.inputs.modelled_layers),
         outputs=written + ["manifest.json"],

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from siteplan.errors import InputError, ScenarioError, SiteplanError
+from siteplan.errors import InputError, ScenarioError
 from siteplan.report import ATTRIBUTION, format_figures
 from siteplan.scenario import Scenario, ServiceStandard, check_files, load_scenario
 
@@ -137,6 +137,7 @@ class _Stages:
 
     def __init__(self, progress: bool) -> None:
         self.seconds: dict[str, float] = {}
+        self._current: tuple[str, float] | None = None
         self._bar = None
         if progress:
             from tqdm.auto import tqdm
@@ -148,12 +149,21 @@ class _Stages:
         if self._bar is not None:
             self._bar.set_description(f"siteplan: {name}")
         t0 = time.perf_counter()
+        self._current = (name, t0)
         try:
             yield
         finally:
             self.seconds[name] = time.perf_counter() - t0
+            self._current = None
             if self._bar is not None:
                 self._bar.update(1)
+
+    def elapsed(self) -> dict[str, float]:
+        """Seconds per stage so far, the running stage included."""
+        out = dict(self.seconds)
+        if self._current is not None:
+            out[self._current[0]] = time.perf_counter() - self._current[1]
+        return out
 
     def close(self) -> None:
         if self._bar is not None:
@@ -227,12 +237,22 @@ def load_inputs(sc: Scenario) -> Inputs:
     bounds = tuple(counties.total_bounds)
     kw = dict(crs=d.crs, coordinate_system=d.coordinate_system, region_bounds=bounds)
     townships = io.load_townships(sc.path("townships"), **kw) if sc.path("townships") else None
-    villages = io.load_villages(sc.path("villages"), townships=townships, **kw)
+    villages = io.load_villages(sc.path("villages"), townships=townships,
+                                require_children=sc.path("ledger") is None, **kw)
     facilities = io.load_facilities(sc.path("facilities"), townships=townships, **kw)
     roads = io.load_roads(sc.path("roads"), coordinate_system=d.coordinate_system, repair=d.repair_geometry)
     ledger = None
     if sc.path("ledger") is not None:
-        ledger = io.aggregate_ledger(sc.path("ledger"), villages)
+        as_of = None
+        if d.ledger_as_of:
+            import datetime as dt
+
+            try:
+                as_of = dt.date.fromisoformat(d.ledger_as_of)
+            except ValueError:
+                raise ScenarioError(f"data.ledger_as_of must be a date YYYY-MM-DD, got '{d.ledger_as_of}'",
+                                    file=sc.source_file) from None
+        ledger = io.aggregate_ledger(sc.path("ledger"), villages, as_of=as_of)
         villages = io.apply_ledger(villages, ledger)
     if townships is None:
         townships = _townships_from_villages(villages)
@@ -602,7 +622,7 @@ def _run(sc: Scenario, stages: _Stages, out_dir, cache_dir) -> RunResult:
             figures["out_dir"] = str(final)
             from siteplan import deliver
 
-            deliver.write_all(tmp, result, ranked)
+            deliver.write_all(tmp, result, ranked, stage_seconds=stages.elapsed)
     return RunResult(sc, final, inp, villages_out, targets_before, targets_after, plan, police,
                      costs, catch, figures, dict(stages.seconds))
 

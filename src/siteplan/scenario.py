@@ -65,6 +65,8 @@ class DataConfig(_Section):
     townships: str = "townships.csv"
     villages: str = "villages.csv"
     ledger: str = ""
+    #: Date children's ages in the ledger are computed at (YYYY-MM-DD); "" = the run date.
+    ledger_as_of: str = ""
     facilities: str = "facilities.csv"
     roads: str = "roads.gpkg"
     osm_file: str = ""
