@@ -43,7 +43,7 @@ def _pmedopt() -> dict[str, float]:
 # Instances whose LP relaxation is fractional need 15 s to several minutes of branch and bound
 # on one (shared) core; they run with SITEPLAN_SLOW_TESTS=1 and in benchmarks/pmed_all.py
 # (all 40 with times, see benchmarks/README.md). The rest keep CI under a minute.
-PMED_SLOW = {6, 7, 11, 12, 13, 14}
+PMED_SLOW = {6, 11, 12, 13, 14}
 
 
 @needs_shared

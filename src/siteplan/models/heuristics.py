@@ -265,3 +265,30 @@ def heuristic_pmedian(cost_matrix: Any, weights: Any, p: int, required: Any = No
         gap=rel_gap(obj, bound) if lp_bound else float("nan"), selected=sel, covered=ok,
         assignment=assign.astype(np.int64), solve_time_s=time.perf_counter() - t0,
     )
+
+
+def greedy_cover(A: sp.csr_matrix, cost: np.ndarray) -> np.ndarray:
+    """Chvátal's greedy set cover (least cost per newly covered row), then redundant sites dropped.
+
+    Every row of ``A`` must have a covering column. Returns a bool mask, shape (n_candidates,).
+    Used as the LSCP warm start.
+    """
+    Ac = sp.csc_matrix(A, dtype=np.float64)
+    n, m = Ac.shape
+    unc = np.ones(n)
+    y = np.zeros(m, bool)
+    while unc.any():
+        g = np.asarray(Ac.T @ unc).ravel()
+        score = np.where(g > 0, cost / np.maximum(g, 1e-12), np.inf)
+        j = int(np.argmin(score))
+        if not np.isfinite(score[j]):
+            break
+        y[j] = True
+        unc[Ac.indices[Ac.indptr[j] : Ac.indptr[j + 1]]] = 0
+    cnt = np.asarray(Ac @ y.astype(np.float64)).ravel()
+    for j in np.flatnonzero(y)[np.argsort(-cost[y], kind="stable")]:
+        rows = Ac.indices[Ac.indptr[j] : Ac.indptr[j + 1]]
+        if np.all(cnt[rows] >= 2):
+            y[j] = False
+            cnt[rows] -= 1
+    return y
