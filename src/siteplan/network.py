@@ -635,10 +635,9 @@ class _Graph:
         True when the edges are transposed (searches run from destinations).
     ratio : float
         Largest primary / secondary weight over the edges (inf without edges).
-    leaf : ndarray, shape (n,), bool
-        Node with exactly one neighbour (either direction): its only way in is from that
-        neighbour, so the kernels give it its final value when relaxing that edge instead
-        of queueing it.
+    und_ptr, und_idx : ndarray, int64
+        CSR of the distinct neighbours of each node in either direction (for
+        :func:`_contract_kernel`).
     """
 
     csr: sp.csr_matrix
@@ -649,7 +648,8 @@ class _Graph:
     n: int
     reverse: bool
     ratio: float
-    leaf: np.ndarray
+    und_ptr: np.ndarray
+    und_idx: np.ndarray
 
     @staticmethod
     def build(net: TravelNetwork, mode: str, weight: str, reverse: bool, directed: bool) -> _Graph:
@@ -677,11 +677,12 @@ class _Graph:
         indices = np.ascontiguousarray(rv, dtype=np.int64)
         csr = sp.csr_matrix((w1.copy(), indices.copy(), indptr.copy()), shape=(n, n))
         ratio = float(np.max(w1 / w2)) if len(w1) else np.inf
-        lo, hi = np.minimum(ru, rv), np.maximum(ru, rv)
-        und = np.unique(lo * n + hi)
-        nbrs = np.bincount(und // n, minlength=n) + np.bincount(und % n, minlength=n)
+        both = np.unique(np.concatenate([keys, rv * n + ru]))  # sorted (node, neighbour)
+        und_ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(both // n, minlength=n), out=und_ptr[1:])
+        und_idx = np.ascontiguousarray(both % n, dtype=np.int64)
         return _Graph(csr=csr, indptr=indptr, indices=indices, w1=w1, w2=w2, n=n, reverse=reverse,
-                      ratio=ratio, leaf=nbrs == 1)
+                      ratio=ratio, und_ptr=und_ptr, und_idx=und_idx)
 
 
 # --------------------------------------------------------------------------- snapping
@@ -1168,12 +1169,145 @@ def _multi_kernel(indptr, indices, w1, w2, leaf, seed_node, seed_d1, seed_d2, se
     return d1, d2, lab
 
 
+@njit(cache=True, nogil=True)
+def _contract_kernel(indptr, indices, w1, w2, und_ptr, und_idx, kept):  # pragma: no cover - compiled
+    """Remove what no shortest path between kept nodes needs; bridge degree-2 chains.
+
+    1. Dead ends: a node that is not kept and has at most one neighbour left (either
+       direction) is removed, repeatedly, so whole dead-end trees without a kept node go:
+       a simple path cannot pass through them.
+    2. Chains: a remaining node that is not kept and has exactly two neighbours is an
+       interior chain node. Each maximal chain between two other nodes ``x``, ``y`` becomes
+       one edge ``x -> y`` (weights summed along the chain) when every step can be driven
+       in that direction; likewise ``y -> x``. Chains ending where they start are dropped.
+    3. Parallel edges keep the smallest (primary, secondary) pair, as :class:`_Graph` does.
+
+    Every path between kept nodes of the result is a path of the input with the same
+    weights, and every simple input path between kept nodes is represented, so shortest
+    distances, the secondary quantity along them and the tie rule are unchanged (sums along
+    a chain are formed chain-first, so values may differ in the last bits).
+
+    Parameters
+    ----------
+    indptr, indices, w1, w2
+        Search-direction CSR as in :func:`_od_kernel`.
+    und_ptr, und_idx : ndarray, int64
+        CSR of the distinct neighbours of each node in either direction.
+    kept : ndarray, shape (n,), bool
+        Nodes that must stay (sources, targets, seeds).
+
+    Returns
+    -------
+    c_ptr, c_idx, c_w1, c_w2 : ndarray
+        CSR of the reduced graph (m nodes).
+    c_leaf : ndarray, shape (m,), bool
+        Reduced nodes with one neighbour left (see :class:`_Graph`).
+    new_id : ndarray, shape (n,), int64
+        Position of each input node in the reduced graph, -1 if removed.
+    """
+    n = indptr.shape[0] - 1
+    deg = np.empty(n, np.int64)
+    alive = np.ones(n, np.bool_)
+    stack = np.empty(n, np.int64)
+    top = 0
+    for v in range(n):
+        deg[v] = und_ptr[v + 1] - und_ptr[v]
+        if deg[v] <= 1 and not kept[v]:
+            stack[top] = v
+            top += 1
+    while top > 0:  # every node is pushed at most once (when its degree first drops to <= 1)
+        top -= 1
+        v = stack[top]
+        alive[v] = False
+        for j in range(und_ptr[v], und_ptr[v + 1]):
+            x = und_idx[j]
+            if alive[x]:
+                deg[x] -= 1
+                if deg[x] == 1 and not kept[x]:
+                    stack[top] = x
+                    top += 1
+    new_id = np.full(n, -1, np.int64)
+    m = 0
+    for v in range(n):
+        if alive[v] and (kept[v] or deg[v] != 2):
+            new_id[v] = m
+            m += 1
+    c_ptr = np.zeros(m + 1, np.int64)
+    c_idx = np.empty(indices.shape[0], np.int64)  # one output edge per first edge at most
+    c_w1 = np.empty(indices.shape[0])
+    c_w2 = np.empty(indices.shape[0])
+    c_leaf = np.zeros(m, np.bool_)
+    mark = np.full(m, -1, np.int64)
+    pos = np.empty(m, np.int64)
+    k = 0
+    for x in range(n):
+        xn = new_id[x]
+        if xn < 0:
+            continue
+        c_leaf[xn] = deg[x] == 1
+        for e in range(indptr[x], indptr[x + 1]):
+            cur = indices[e]
+            if not alive[cur]:
+                continue
+            a1 = w1[e]
+            a2 = w2[e]
+            prev = x
+            ok = True
+            while new_id[cur] < 0:  # interior chain node: exactly two live neighbours
+                nxt = -1
+                for j in range(und_ptr[cur], und_ptr[cur + 1]):
+                    z = und_idx[j]
+                    if alive[z] and z != prev:
+                        nxt = z
+                        break
+                f = -1
+                for q in range(indptr[cur], indptr[cur + 1]):
+                    if indices[q] == nxt:
+                        f = q
+                        break
+                if f < 0:  # the chain cannot be driven this way
+                    ok = False
+                    break
+                a1 += w1[f]
+                a2 += w2[f]
+                prev = cur
+                cur = nxt
+            if not ok or cur == x:
+                continue
+            yn = new_id[cur]
+            if mark[yn] == xn:
+                p = pos[yn]
+                if a1 < c_w1[p] or (a1 == c_w1[p] and a2 < c_w2[p]):
+                    c_w1[p] = a1
+                    c_w2[p] = a2
+            else:
+                mark[yn] = xn
+                pos[yn] = k
+                c_idx[k] = yn
+                c_w1[k] = a1
+                c_w2[k] = a2
+                k += 1
+        c_ptr[xn + 1] = k
+    return c_ptr, c_idx[:k].copy(), c_w1[:k].copy(), c_w2[:k].copy(), c_leaf, new_id
+
+
 #: Sources per kernel call (Ctrl-C is only seen between calls).
 _SOURCES_PER_CALL = 512
 
 
+def _contract(g: _Graph, kept_nodes: np.ndarray):
+    """Reduced graph for searches between ``kept_nodes`` (see :func:`_contract_kernel`)."""
+    kept = np.zeros(g.n, dtype=bool)
+    kept[kept_nodes] = True
+    return _contract_kernel(g.indptr, g.indices, g.w1, g.w2, g.und_ptr, g.und_idx, kept)
+
+
 def _search(g: _Graph, sources: np.ndarray, tgt_of: np.ndarray, lim: float):
     """Bounded single-source searches from every node in ``sources`` on ``g``.
+
+    The graph is first reduced to what paths between the sources and targets can use
+    (:func:`_contract_kernel`, one O(nodes + edges) pass), then searched with
+    :func:`_od_kernel`.
 
     Parameters
     ----------
@@ -1193,10 +1327,15 @@ def _search(g: _Graph, sources: np.ndarray, tgt_of: np.ndarray, lim: float):
     """
     src = np.ascontiguousarray(sources, dtype=np.int64)
     tgt_of = np.ascontiguousarray(tgt_of, dtype=np.int64)
+    tn = np.flatnonzero(tgt_of >= 0)
+    c_ptr, c_idx, c_w1, c_w2, c_leaf, new_id = _contract(g, np.concatenate([src, tn]))
+    c_tgt = np.full(len(c_ptr) - 1, -1, dtype=np.int64)
+    c_tgt[new_id[tn]] = tgt_of[tn]
+    c_src = new_id[src]
     out = []
     for c0 in range(0, len(src), _SOURCES_PER_CALL):
-        a, b, p1, p2 = _od_kernel(g.indptr, g.indices, g.w1, g.w2, g.leaf, src[c0:c0 + _SOURCES_PER_CALL],
-                                  tgt_of, float(lim))
+        a, b, p1, p2 = _od_kernel(c_ptr, c_idx, c_w1, c_w2, c_leaf, c_src[c0:c0 + _SOURCES_PER_CALL],
+                                  c_tgt, float(lim))
         out.append((a + c0, b, p1, p2))
     if not out:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0)
@@ -1204,13 +1343,26 @@ def _search(g: _Graph, sources: np.ndarray, tgt_of: np.ndarray, lim: float):
 
 
 def _search_multi(g: _Graph, seed_node: np.ndarray, seed_d1: np.ndarray, seed_d2: np.ndarray,
-                  seed_label: np.ndarray, lim: float):
-    """Multi-seed search on ``g`` (see :func:`_multi_kernel`): (d1, d2, label) per node."""
-    return _multi_kernel(g.indptr, g.indices, g.w1, g.w2, g.leaf,
-                         np.ascontiguousarray(seed_node, dtype=np.int64),
-                         np.ascontiguousarray(seed_d1, dtype=np.float64),
-                         np.ascontiguousarray(seed_d2, dtype=np.float64),
-                         np.ascontiguousarray(seed_label, dtype=np.int64), float(lim))
+                  seed_label: np.ndarray, lim: float, query: np.ndarray):
+    """Multi-seed search on ``g`` (see :func:`_multi_kernel`), read at the ``query`` nodes.
+
+    Returns
+    -------
+    d1, d2 : ndarray, shape (n_query,), float64
+        Primary distance from the best seed and secondary quantity along that path (inf
+        where not reached within ``lim``).
+    label : ndarray, shape (n_query,), int64
+        That seed's label (-1 where not reached).
+    """
+    seed_node = np.ascontiguousarray(seed_node, dtype=np.int64)
+    query = np.ascontiguousarray(query, dtype=np.int64)
+    c_ptr, c_idx, c_w1, c_w2, c_leaf, new_id = _contract(g, np.concatenate([seed_node, query]))
+    d1, d2, lab = _multi_kernel(c_ptr, c_idx, c_w1, c_w2, c_leaf, new_id[seed_node],
+                                np.ascontiguousarray(seed_d1, dtype=np.float64),
+                                np.ascontiguousarray(seed_d2, dtype=np.float64),
+                                np.ascontiguousarray(seed_label, dtype=np.int64), float(lim))
+    q = new_id[query]
+    return d1[q], d2[q], lab[q]
 
 
 def _od_core(net, s_src, s_tgt, a1_src, a2_src, a1_tgt, a2_tgt, g_fwd_fn, g_rev_fn,
@@ -1548,27 +1700,31 @@ def nearest(
         if len(on_d) and len(on_o):
             g = net._graph(mode, "time", reverse=not from_destinations)
             lim = np.inf if cutoff_s is None else cutoff_s - np.nanmin(t_o[on_o])
-            D1, D2, L = _search_multi(g, s_d["node"].to_numpy(np.int64)[on_d], t_d[on_d], d_d[on_d],
-                                      on_d, max(lim, 0.0))
             node_o = s_o["node"].to_numpy(np.int64)[on_o]
-            reach = np.isfinite(D1[node_o])
+            D1, D2, L = _search_multi(g, s_d["node"].to_numpy(np.int64)[on_d], t_d[on_d], d_d[on_d],
+                                      on_d, max(lim, 0.0), node_o)
+            reach = np.isfinite(D1)
             oo = on_o[reach]
-            no = node_o[reach]
-            tt[oo, 0] = D1[no] + t_o[oo]
-            dd[oo, 0] = D2[no] + d_o[oo]
-            dest[oo, 0] = L[no]
+            tt[oo, 0] = D1[reach] + t_o[oo]
+            dd[oo, 0] = D2[reach] + d_o[oo]
+            dest[oo, 0] = L[reach]
             # same-node straight shortcut (e.g. coincident points -> 0)
             ox_, oy_ = s_o["x"].to_numpy(float), s_o["y"].to_numpy(float)
             dx_, dy_ = s_d["x"].to_numpy(float), s_d["y"].to_numpy(float)
-            nd_all = s_d["node"].to_numpy(np.int64)
-            pairs = pd.DataFrame({"o": on_o, "node": node_o}).merge(
-                pd.DataFrame({"d": on_d, "node": nd_all[on_d]}), on="node")
-            if len(pairs):
-                e = np.hypot(ox_[pairs["o"]] - dx_[pairs["d"]], oy_[pairs["o"]] - dy_[pairs["d"]])
-                te = e / v_off
-                pairs = pairs.assign(te=te, e=e).sort_values(["o", "te"]).drop_duplicates("o")
-                po, pd_, pte, pe = (pairs["o"].to_numpy(), pairs["d"].to_numpy(),
-                                    pairs["te"].to_numpy(), pairs["e"].to_numpy())
+            nd_on = s_d["node"].to_numpy(np.int64)[on_d]
+            order = np.argsort(nd_on, kind="stable")
+            lo = np.searchsorted(nd_on[order], node_o, side="left")
+            cnt = np.searchsorted(nd_on[order], node_o, side="right") - lo
+            tot = int(cnt.sum())
+            if tot:
+                oi = np.repeat(np.arange(len(on_o)), cnt)
+                po = on_o[oi]
+                pd_ = on_d[order[lo[oi] + np.arange(tot) - np.repeat(np.cumsum(cnt) - cnt, cnt)]]
+                pe = np.hypot(ox_[po] - dx_[pd_], oy_[po] - dy_[pd_])
+                pte = pe / v_off
+                first = np.lexsort((pd_, pte, po))  # per origin: quickest, then lowest position
+                first = first[np.r_[True, po[first][1:] != po[first][:-1]]]
+                po, pd_, pte, pe = po[first], pd_[first], pte[first], pe[first]
                 b = pte < tt[po, 0]
                 tt[po[b], 0] = pte[b]
                 dd[po[b], 0] = pe[b]
