@@ -322,9 +322,12 @@ def render_page(
         ax.set_xlabel("")  # (geopandas labels the axes with the CRS; a map needs none)
         ax.set_ylabel("")
         modelled = labels.get("modelled") or []
-        if modelled:  # above the map's top-right corner: never hides data
-            fig.text(0.72, 0.912, "模拟数据 MODELLED: " + "、".join(map(str, modelled)),
-                     ha="right", va="center", fontsize=11, color="#b2182b", parse_math=False,
+        if modelled:  # above the legend column, wrapped: never hides data or the subtitle
+            import textwrap
+
+            text = textwrap.fill("模拟数据 MODELLED: " + "、".join(map(str, modelled)), width=44)
+            fig.text(0.745, 0.925, text, ha="left", va="center", fontsize=10, color="#b2182b",
+                     parse_math=False, linespacing=1.3,
                      bbox={"fc": "white", "ec": "#b2182b", "boxstyle": "round,pad=0.3"})
 
         # title
