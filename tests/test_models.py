@@ -295,3 +295,31 @@ def test_time_limit_returns_feasible_with_gap():
     assert r.status == "feasible"
     assert r.gap > 0 and r.bound < r.objective
     assert r.n_selected == p
+
+
+def test_warm_start_guard_against_inconsistent_highs_answer():
+    # Regression: on this set cover, HiGHS 1.16 given the greedy cover by setSolution returned
+    # x = the warm start (620 sites) with objective 560, below the proven optimum 569.
+    import importlib.util
+
+    from siteplan.models._solver import solve_milp
+    from siteplan.models.heuristics import greedy_cover
+    from siteplan.models.lscp import unique_rows
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_models.py"
+    spec = importlib.util.spec_from_file_location("bench_models", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    D, _, radius = mod.synthetic()
+    A = sp.csr_matrix(D <= radius)
+    A = A[np.diff(A.indptr) > 0]
+    first, _ = unique_rows(A)
+    A = A[first]
+    S = A[:, np.unique(A.indices)].astype(float)
+    k, m = S.shape
+    c = np.ones(m)
+    sol = solve_milp(c, S, np.ones(k), np.full(k, np.inf), np.zeros(m), np.ones(m), np.ones(m, bool),
+                     warm_start=greedy_cover(S, c).astype(float))
+    assert sol.status == "optimal"
+    assert c @ sol.x == pytest.approx(sol.objective) == pytest.approx(569.0)
+    assert solve_lscp(sp.csr_matrix(D <= radius)).objective == 569.0

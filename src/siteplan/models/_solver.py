@@ -184,6 +184,21 @@ def solve_milp(
         )
     x = np.asarray(h.getSolution().col_value, dtype=np.float64)
     obj = float(info.objective_function_value)
+    if warm_start is not None and is_mip:
+        # Guard: with setSolution, HiGHS 1.16 was seen to return the warm start as x together
+        # with an objective value that x does not have (and below the true optimum). Check
+        # that x reproduces the objective and satisfies the rows; otherwise solve again cold.
+        ax = A @ x
+        tol = 1e-6 * max(1.0, abs(obj))
+        consistent = abs(float(c @ x) + float(offset) - obj) <= tol and bool(
+            np.all(ax >= np.asarray(row_lower) - 1e-6) and np.all(ax <= np.asarray(row_upper) + 1e-6)
+        )
+        if not consistent:
+            return solve_milp(
+                c, A, row_lower, row_upper, col_lower, col_upper, integer, maximize=maximize,
+                offset=offset, time_limit_s=time_limit_s, mip_gap=mip_gap, warm_start=None,
+                infeasible_message=infeasible_message, uncoverable=uncoverable, seed=seed, threads=threads,
+            )
     if is_mip:
         bound = float(info.mip_dual_bound)
         gap = float(info.mip_gap) if st == "feasible" else max(0.0, float(info.mip_gap))

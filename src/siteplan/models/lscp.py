@@ -100,8 +100,7 @@ def solve_lscp(
 
     where :math:`N_i` is the set of candidates covering demand :math:`i`, :math:`I_c` the
     coverable demand points (:math:`N_i \neq \emptyset`) and :math:`R` the required sites.
-    Rows already covered by a required site and duplicate rows are removed before solving;
-    Chvátal's greedy cover is the warm start.
+    Rows already covered by a required site and duplicate rows are removed before solving.
 
     Parameters
     ----------
@@ -170,14 +169,11 @@ def solve_lscp(
         build = time.perf_counter() - t0
     else:
         S = sub[:, cols].astype(np.float64)
-        from siteplan.models.heuristics import greedy_cover
-
-        ws = greedy_cover(S, c[cols]).astype(np.float64)
         build = time.perf_counter() - t0
         sol = solve_milp(
             c[cols], S, np.ones(S.shape[0]), np.full(S.shape[0], np.inf),
             np.zeros(len(cols)), np.ones(len(cols)), np.ones(len(cols), bool),
-            offset=offset, time_limit_s=time_limit_s, mip_gap=mip_gap, warm_start=ws,
+            offset=offset, time_limit_s=time_limit_s, mip_gap=mip_gap,
         )
         sel = np.union1d(cols[round_binary(sol.x)], np.flatnonzero(req))
         open_mask = np.zeros(m, bool)
