@@ -257,6 +257,24 @@ def cost_target_curve(
         One row per share: ``target_share``, ``cost`` (NaN when infeasible), ``n_sites``,
         ``achieved_share`` (of units city-wide), ``status`` ("optimal", "feasible",
         "infeasible"), ``gap``.
+
+    Notes
+    -----
+    Each point is :math:`\min \sum_j c_j y_j` subject to the constraints of
+    :func:`solve_targets` with :math:`s_{\text{main}}` set to the share; a share no set of
+    candidates reaches is reported as ``"infeasible"`` instead of raising.
+
+    Raises
+    ------
+    InputError
+        Bad argument lengths or shares outside [0, 1].
+    SolverError
+        A solve fails.
+
+    References
+    ----------
+    Church, R. & ReVelle, C. (1974). The maximal covering location problem. *Papers of the
+    Regional Science Association* 32, 101-118 (the coverage-cost trade-off curve).
     """
     if shares is None:
         shares = np.round(np.arange(0.5, 1.0001, 0.05), 2)
