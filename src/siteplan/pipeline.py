@@ -542,8 +542,10 @@ def run(
         Parent of the run's output folder (``out_dir/<scenario.name>/``); None = write nothing.
     progress : bool
         Show a progress bar over the stages.
-    cache_dir : str or Path, optional
-        OD cache folder (default: ``data/cache/od`` beside the scenario's data).
+    cache_dir : str or Path or False, optional
+        Folder of the OD cache (content-hashed ``.npz`` files: a re-run with another model or
+        budget reuses the travel costs). Default: ``out_dir/.cache/od`` when ``out_dir`` is
+        given, else no cache; ``False`` = no cache.
 
     Returns
     -------
@@ -555,6 +557,9 @@ def run(
         Any input, network, solver or output problem; the previous outputs stay intact.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if cache_dir is None and out_dir is not None:
+        cache_dir = Path(out_dir) / ".cache" / "od"
+    cache_dir = Path(cache_dir) if cache_dir else None
     stages = _Stages(progress)
     try:
         return _run(sc, stages, out_dir, cache_dir)
@@ -577,7 +582,7 @@ def _run(sc: Scenario, stages: _Stages, out_dir, cache_dir) -> RunResult:
         care = _care_sites(inp.facilities, sc)
         c_snap = {m: snap(net, care, sc.network.max_snap_m, mode=m) for m in modes}
     with stages.stage("travel"):
-        od_before = {m: _od_by_mode(net, v_snap[m], c_snap[m], sc, [m])[m] for m in modes}
+        od_before = {m: _od_by_mode(net, v_snap[m], c_snap[m], sc, [m], cache_dir=cache_dir)[m] for m in modes}
     primary = sc.standard()
     off = v_snap[primary.mode]["off_network"].to_numpy(bool)
     with stages.stage("coverage"):
@@ -585,12 +590,12 @@ def _run(sc: Scenario, stages: _Stages, out_dir, cache_dir) -> RunResult:
         targets_before = _targets(villages, cov_before, inp.facilities, sc, inp.work_crs)
     with stages.stage("plan"):
         plan = plan_sites(sc, inp, net, v_snap[primary.mode], cov_before,
-                          cache_dir=Path(cache_dir) if cache_dir else None)
+                          cache_dir=cache_dir)
         proposed_fac = _proposed_as_facilities(plan.proposed)
         care_after = pd.concat([care, proposed_fac], ignore_index=True)
         care_after = gpd.GeoDataFrame(care_after, geometry="geometry", crs="EPSG:4326")
         ca_snap = {m: snap(net, care_after, sc.network.max_snap_m, mode=m) for m in modes}
-        od_after = {m: _od_by_mode(net, v_snap[m], ca_snap[m], sc, [m])[m] for m in modes}
+        od_after = {m: _od_by_mode(net, v_snap[m], ca_snap[m], sc, [m], cache_dir=cache_dir)[m] for m in modes}
         cov_after = _coverage(villages, care_after, od_after, sc, off)
         fac_after = gpd.GeoDataFrame(pd.concat([inp.facilities, proposed_fac], ignore_index=True),
                                      geometry="geometry", crs="EPSG:4326")
