@@ -546,3 +546,184 @@ def test_bad_edge_named_with_original_node_ids():
     r = roads([[A, B], [B, C]], u=["osm1", "osm2"], v=["osm2", "osm3"], length_m=[1000.0, np.nan])
     with pytest.raises(NetworkError, match=r"edge 1 \(road row 1, u=osm2, v=osm3\)"):
         TravelNetwork.from_roads(r, CFG)
+
+
+# ------------------------------------------------------------------ numba kernel vs scipy / networkx
+
+
+def random_road_network(seed, n_core=25, integer=True):
+    """Random directed network with chains (subdivided roads), dead-end trees and one-ways.
+
+    Returns (net, edges) with edges = list of (u, v, length_m, oneway) in node ids.
+    """
+    rng = np.random.default_rng(seed)
+    xy = {i: (float(rng.uniform(0, 5000)), float(rng.uniform(0, 5000))) for i in range(n_core)}
+    nxt = n_core
+
+    def length():
+        return float(rng.integers(1, 40) * 10.0) if integer else float(rng.uniform(5.0, 400.0))
+
+    edges = []
+    for _ in range(2 * n_core):  # core roads, some subdivided into chains of 1-3 extra nodes
+        a, b = (int(x) for x in rng.choice(n_core, 2, replace=False))
+        ow = str(rng.choice(["no", "no", "yes", "-1"]))
+        path = [a]
+        for _k in range(int(rng.integers(0, 4))):
+            xy[nxt] = (float(rng.uniform(0, 5000)), float(rng.uniform(0, 5000)))
+            path.append(nxt)
+            nxt += 1
+        path.append(b)
+        for p, q in zip(path[:-1], path[1:], strict=True):
+            # a chain keeps its direction, but a step may be one-way on its own too
+            edges.append((p, q, length(), ow if rng.random() < 0.8 else str(rng.choice(["no", "yes"]))))
+    for _ in range(n_core // 2):  # dead-end trees
+        root = int(rng.integers(0, nxt))
+        for _k in range(int(rng.integers(1, 4))):
+            xy[nxt] = (float(rng.uniform(0, 5000)), float(rng.uniform(0, 5000)))
+            edges.append((root, nxt, length(), str(rng.choice(["no", "no", "yes"]))))
+            root = nxt if rng.random() < 0.7 else root
+            nxt += 1
+    r = gpd.GeoDataFrame(
+        {"u": [e[0] for e in edges], "v": [e[1] for e in edges], "length_m": [e[2] for e in edges],
+         "oneway": [e[3] for e in edges]},
+        geometry=[LineString([xy[e[0]], xy[e[1]]]) for e in edges], crs=CRS)
+    return TravelNetwork.from_roads(r, CFG), edges
+
+
+def reference_graph(edges):
+    """networkx DiGraph of the drive network: attributes t (s, 10 m/s) and d (m); min time."""
+    G = nx.DiGraph()
+    for u, v, ln, ow in edges:
+        for a, b in ([(u, v)] if ow == "yes" else [(v, u)] if ow == "-1" else [(u, v), (v, u)]):
+            if not G.has_edge(a, b) or (ln / 10, ln) < (G[a][b]["t"], G[a][b]["d"]):
+                G.add_edge(a, b, t=ln / 10, d=ln)
+    return G
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_kernel_od_equals_scipy_at_cutoff_boundary(seed):
+    """Integer seconds: every sum is exact, so a pair exactly at the cutoff must be kept."""
+    from scipy.sparse.csgraph import dijkstra as sp_dijkstra
+
+    net, edges = random_road_network(seed, integer=True)
+    rng = np.random.default_rng(100 + seed)
+    ids = net.node_id.tolist()
+    orig = sorted(rng.choice(ids, size=max(2, len(ids) // 5), replace=False).tolist())
+    dest = sorted(rng.choice(ids, size=max(2, len(ids) // 4), replace=False).tolist())
+    g = net._graph("drive", "time", False, True)
+    pos = {nid: i for i, nid in enumerate(ids)}
+    D = sp_dijkstra(g.csr, directed=True, indices=[pos[o] for o in orig])
+    sub = D[:, [pos[d] for d in dest]]
+    fin = np.sort(sub[np.isfinite(sub) & (sub > 0)])
+    assert len(fin) > 5
+    cutoff = float(fin[len(fin) // 2])  # an attained value: the boundary pair is present
+    od = od_costs(net, snap_frame(net, orig), snap_frame(net, dest), "drive", cutoff_s=cutoff)
+    got = {(o, d): t for o, d, t in zip(od.origin.tolist(), od.dest.tolist(), od.time_s.tolist(), strict=True)}
+    want = {(i, j): sub[i, j] for i in range(len(orig)) for j in range(len(dest)) if sub[i, j] <= cutoff}
+    assert got.keys() == want.keys()
+    assert any(v == cutoff for v in got.values())
+    for k, v in want.items():
+        assert got[k] == v  # integer seconds: exact
+    # the same search from the other side (more origins than destinations -> transposed graph)
+    od2 = od_costs(net, snap_frame(net, dest), snap_frame(net, orig), "drive", cutoff_s=cutoff,
+                   directed=True)
+    D2 = sp_dijkstra(g.csr, directed=True, indices=[pos[d] for d in dest])[:, [pos[o] for o in orig]]
+    want2 = {(i, j) for i in range(len(dest)) for j in range(len(orig)) if D2[i, j] <= cutoff}
+    assert set(zip(od2.origin.tolist(), od2.dest.tolist(), strict=True)) == want2
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_kernel_od_and_distance_along_path_equal_networkx(seed):
+    """Float lengths (no ties): time and the distance along the fastest path, one-ways."""
+    net, edges = random_road_network(seed, integer=False)
+    G = reference_graph(edges)
+    rng = np.random.default_rng(200 + seed)
+    ids = net.node_id.tolist()
+    orig = sorted(rng.choice(ids, size=8, replace=False).tolist())
+    dest = sorted(rng.choice(ids, size=12, replace=False).tolist())
+    for cutoff in (None, 60.0):
+        od = od_costs(net, snap_frame(net, orig), snap_frame(net, dest), "drive", cutoff_s=cutoff)
+        got = {(orig[o], dest[d]): (t, m) for o, d, t, m in
+               zip(od.origin.tolist(), od.dest.tolist(), od.time_s.tolist(), od.dist_m.tolist(), strict=True)}
+        want = {}
+        for s in orig:
+            dist, path = nx.single_source_dijkstra(G, s, cutoff=cutoff, weight="t")
+            for t in set(dest) & set(dist):
+                p = path[t]
+                want[(s, t)] = (dist[t], sum(G[a][b]["d"] for a, b in zip(p[:-1], p[1:], strict=True)))
+        assert got.keys() == want.keys()
+        for k, (t, m) in want.items():
+            assert got[k][0] == pytest.approx(t, rel=1e-12)
+            assert got[k][1] == pytest.approx(m, rel=1e-12)
+        # weight="distance": shortest paths, time measured along them
+        odd = od_costs(net, snap_frame(net, orig), snap_frame(net, dest), "drive", weight="distance",
+                       cutoff_m=None if cutoff is None else cutoff * 10)
+        gd = {(orig[o], dest[d]): m for o, d, m in zip(odd.origin.tolist(), odd.dest.tolist(), odd.dist_m.tolist(),
+                                                        strict=True)}
+        wd = {}
+        for s in orig:
+            dist = nx.single_source_dijkstra_path_length(G, s, cutoff=None if cutoff is None else cutoff * 10,
+                                                         weight="d")
+            wd.update({(s, t): dist[t] for t in set(dest) & set(dist)})
+        assert gd.keys() == wd.keys()
+        assert all(gd[k] == pytest.approx(wd[k], rel=1e-12) for k in wd)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("from_destinations", [False, True])
+def test_kernel_nearest_equals_networkx_multi_source(seed, from_destinations):
+    net, edges = random_road_network(seed, integer=False)
+    G = reference_graph(edges)
+    if not from_destinations:
+        G = G.reverse(copy=True)  # origin -> destination = search from destinations backwards
+    rng = np.random.default_rng(300 + seed)
+    ids = net.node_id.tolist()
+    orig = sorted(rng.choice(ids, size=15, replace=False).tolist())
+    dest = sorted(rng.choice(ids, size=4, replace=False).tolist())
+    res = nearest(net, snap_frame(net, orig), snap_frame(net, dest), "drive",
+                  from_destinations=from_destinations)
+    dmin = nx.multi_source_dijkstra_path_length(G, set(dest), weight="t")
+    for i, o in enumerate(orig):
+        want = dmin.get(o, math.inf)
+        assert res["time_s_1"].iloc[i] == pytest.approx(want, rel=1e-12)
+        if math.isfinite(want):
+            d = dest[res["dest_1"].iloc[i]]
+            assert nx.dijkstra_path_length(G, d, o, weight="t") == pytest.approx(want, rel=1e-12)
+        else:
+            assert res["dest_1"].iloc[i] == -1
+
+
+def test_equal_time_tie_reports_shorter_path():
+    """Documented tie rule: among equally fast paths, the shortest distance is reported."""
+    cfg = NetworkConfig(drive=ModeSpeeds(default_kph=36.0, by_class_kph={"fast": 54.0}))
+    # A -> B via (500, 500): 2 x 1000 m at 10 m/s = 200 s; via (500, -500): 2 x 1500 m at 15 m/s = 200 s
+    r = roads([[A, (500, 500)], [(500, 500), B], [A, (500, -500)], [(500, -500), B]],
+              road_class=["slow", "slow", "fast", "fast"], length_m=[1000.0, 1000.0, 1500.0, 1500.0])
+    net = TravelNetwork.from_roads(r, cfg)
+    for mid in ([(500, 500)], [(500, -500)], []):  # mid nodes kept or bridged as a chain
+        od = od_costs(net, pts(A, *mid), pts(B), "drive")
+        assert (od.time_s[0], od.dist_m[0]) == (200.0, 2000.0)
+    near = nearest(net, pts(A), pts(B), "drive")
+    assert (near.loc[0, "time_s_1"], near.loc[0, "dist_m_1"]) == (200.0, 2000.0)
+    # two equally near destinations: the lower position wins
+    two = nearest(net, pts(A), pts(B, B), "drive")
+    assert two.loc[0, "dest_1"] == 0
+
+
+def test_contract_bridges_chains_and_drops_dead_ends():
+    # 0 - 1 - 2 - 3 chain (1, 2 interior), 3 - 4 one-way chain step 4 -> 3, 2 - 5 - 6 dead end
+    r = roads([[(0, 0), (100, 0)], [(100, 0), (200, 0)], [(200, 0), (300, 0)], [(300, 0), (400, 0)],
+               [(400, 0), (0, 0)], [(200, 0), (200, 100)], [(200, 100), (200, 200)]],
+              u=[0, 1, 2, 3, 4, 2, 5], v=[1, 2, 3, 4, 0, 5, 6], length_m=[100.0, 100.0, 100.0, 100.0, 400.0, 50.0, 50.0],
+              oneway=["no", "no", "no", "-1", "no", "no", "no"])
+    net = TravelNetwork.from_roads(r, CFG)
+    g = net._graph("drive", "distance", False, True)
+    ptr, idx, w1, w2, leaf, new_id = netmod._contract(g, np.array([0, 3]))
+    assert (new_id >= 0).tolist() == [True, False, False, True, False, False, False]
+    a, b = new_id[0], new_id[3]
+    out = {(int(x), int(idx[e])): w1[e] for x in range(len(ptr) - 1) for e in range(ptr[x], ptr[x + 1])}
+    # 0 <-> 3 along 1, 2 (300 m both ways); 3 -> 4 is not allowed, so 3 -> 0 only via the chain
+    # and 0 -> 3 also via 4 -> 3 (400 + 100 = 500 m, the longer parallel edge is dropped)
+    assert out == {(a, b): 300.0, (b, a): 300.0}
+    keep6 = netmod._contract(g, np.array([0, 6]))[5]
+    assert keep6[6] >= 0 and keep6[5] < 0  # the dead end leading to a kept node stays (bridged)

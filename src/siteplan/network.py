@@ -1,8 +1,9 @@
 """Road travel network: graph, speeds, snapping, OD costs and nearest queries.
 
 The network is a directed graph held as plain numpy arrays (:class:`TravelNetwork`);
-shortest paths use :func:`scipy.sparse.csgraph.dijkstra` (compiled Dijkstra with a heap)
-with a search ``limit`` and chunks of source nodes, never Python loops over networkx.
+shortest paths use a bounded binary-heap Dijkstra [1]_ compiled with numba (one search per
+source, cost proportional to the nodes it reaches), never Python loops over networkx;
+scipy's csgraph is used for components and reachability only.
 
 Conventions
 -----------
@@ -21,10 +22,19 @@ Conventions
   ignored for this short stretch). Access is added at both ends of every trip.
   Two points snapped to the same node may also go straight to each other off-road when that
   is quicker, so a candidate exactly on a village gets time 0.
-* Performance: Dijkstra runs from the side with fewer distinct nodes, in memory-bounded
-  chunks; searches with a cutoff run on tile subgraphs (an exact straight-line bound), so
-  their cost follows the area within reach, not the network size. See
-  ``benchmarks/bench_od.py`` for measured times against networkx and pandana.
+* Performance: Dijkstra runs from the side with fewer distinct nodes. Before searching,
+  the graph is reduced for the call's sources and targets (dead-end trees without any of
+  them removed, degree-2 chains bridged by one edge; exact). Each search resets only the
+  nodes it touched, so with a cutoff its cost follows the area within reach, not the
+  network size, and the non-minimised quantity is summed in the same pass. The kernels
+  are compiled on first use (``numba.njit(cache=True)``: a few seconds once, then loaded
+  from numba's cache). See ``benchmarks/bench_od.py`` for measured times against networkx
+  and pandana.
+* Ties: among paths with the same minimised quantity the one with the smallest other
+  quantity is reported (e.g. the shorter of two equally fast routes), and among equally
+  good destinations of :func:`nearest` the lowest position. Along a bridged chain the
+  weights are summed chain-first, so values can differ from a hop-by-hop sum in the last
+  bits (relative ~1e-15); integer-valued weights are exact.
 * Caching: :func:`od_costs` with ``cache_dir`` stores results as ``.npz`` keyed by a SHA-256
   of the network arrays, the snapped points, the mode and every parameter.
 
@@ -32,8 +42,8 @@ References
 ----------
 .. [1] Dijkstra, E. W. (1959). A note on two problems in connexion with graphs.
    Numerische Mathematik 1, 269-271.
-.. [2] SciPy ``scipy.sparse.csgraph.dijkstra`` documentation (``limit``, ``indices``,
-   ``min_only``).
+.. [2] Lam, S. K., Pitrou, A., Seibert, S. (2015). Numba: a LLVM-based Python JIT compiler.
+   Proc. LLVM-HPC 2015.
 .. [3] OpenStreetMap wiki, Key:maxspeed and Key:oneway.
 .. [4] Boeing, G. (2017). OSMnx. Computers, Environment and Urban Systems 65, 126-139.
 """
@@ -74,7 +84,8 @@ __all__ = [
 
 #: Class speeds at or below this (km/h) mean "this mode may not use this road class".
 FORBIDDEN_KPH = 0.01
-#: Memory budget (bytes) of one Dijkstra chunk: chunk x n_nodes x 12 bytes.
+#: Former memory budget of a scipy Dijkstra chunk; still accepted as ``chunk_bytes`` but
+#: unused: the numba searches hold O(n_nodes + n_edges) working memory whatever the sources.
 DEFAULT_CHUNK_BYTES = 96 * 2**20
 _CACHE_VERSION = "od-v2"  # v2: numba kernel; equal-time ties -> shortest
 _MPH = 1.609344
@@ -1484,11 +1495,11 @@ def od_costs(
         Folder of an on-disk ``.npz`` cache keyed by a SHA-256 of the network arrays, the
         snapped points, mode and all parameters; None = no cache.
     chunk_bytes : int
-        Memory budget of one Dijkstra chunk (see Notes).
+        Accepted for compatibility and ignored (see Notes: memory no longer depends on it).
     secondary : bool
-        Also measure the non-minimised quantity along each path (default). False leaves it
-        NaN and skips predecessor walking (faster); the other quantity's cutoff is then
-        not allowed.
+        Also measure the non-minimised quantity along each path (default; it is summed in
+        the same search, at little cost). False leaves it NaN; the other quantity's cutoff
+        is then not allowed.
 
     Returns
     -------
@@ -1506,24 +1517,27 @@ def od_costs(
 
     Notes
     -----
-    Dijkstra runs from the side with fewer distinct snapped nodes (points sharing a node
-    are searched once), on the transposed graph when run from destinations; the result is
-    the same. Search is limited to ``cutoff - min access`` (scipy ``limit``). With a
-    cutoff, sources are grouped in square tiles and each tile is searched on the subgraph
-    inside its bounding box grown by ``rate x limit`` (``rate`` = the largest straight-line
-    length per unit weight of any edge, so no path within the limit can leave the box);
-    distances are unchanged and the per-source O(n_nodes) set-up of scipy shrinks to the
-    box. Without a cutoff the whole graph is used. When only the other quantity is cut
-    (e.g. ``weight="time"`` with ``cutoff_m``), the search is still limited, to
-    ``cutoff_m x max(time_s / length_m)`` over the edges: a path within ``cutoff_m`` cannot
-    take longer than that, so no pair is lost.
+    Dijkstra [1]_ runs from the side with fewer distinct snapped nodes (points sharing a
+    node are searched once), on the transposed graph when run from destinations; the
+    result is the same. The search is limited to ``cutoff - min access`` (inclusive). When
+    only the other quantity is cut (e.g. ``weight="time"`` with ``cutoff_m``), the search
+    is still limited, to ``cutoff_m x max(time_s / length_m)`` over the edges: a path
+    within ``cutoff_m`` cannot take longer than that, so no pair is lost.
 
-    Memory bound: one chunk holds ``chunk x m x 12`` bytes (float64 distances + int32
-    predecessors; m = nodes of the (sub)graph), ``chunk = chunk_bytes // (12 m)`` (1..1024),
-    so a chunk never exceeds ``chunk_bytes`` (96 MiB default) whatever the network size.
-    Guangyuan (~1e5 nodes, no cutoff): chunk ~80; Sichuan province (~3e6 nodes, no cutoff):
-    chunk 2-3 - time then grows with the number of sources, memory does not. Output is
-    ~32 bytes per pair kept.
+    The graph is first reduced for this call (dead-end trees holding no origin or
+    destination node are removed, chains of degree-2 nodes are bridged; exact, one
+    O(n_nodes + n_edges) pass), then one compiled binary-heap search per source node
+    visits only the nodes within the limit and resets only those. The non-minimised
+    quantity is carried along in the same search; among equally short paths the one with
+    the smallest non-minimised quantity is reported (see the module notes on ties).
+
+    Memory: O(n_nodes + n_edges) working arrays (a few MB for 1e5 nodes) plus ~32 bytes
+    per pair kept; no (sources x nodes) matrix is ever held, whatever the network size.
+
+    References
+    ----------
+    .. [1] Dijkstra, E. W. (1959). A note on two problems in connexion with graphs.
+       Numerische Mathematik 1, 269-271.
     """
     net._check_mode(mode)
     if weight not in ("time", "distance"):
@@ -1676,11 +1690,18 @@ def nearest(
 
     Notes
     -----
-    k = 1 is one multi-source Dijkstra (scipy ``min_only=True``) from virtual nodes, one per
-    destination point, linked to its snapped node by its access time; the search runs on the
-    transposed graph for origin -> destination travel. k > 1 uses :func:`od_costs` (from
-    the side with fewer nodes) and keeps the k best; without a cutoff that is a full search
-    from every node of the smaller side.
+    k = 1 is one multi-source Dijkstra [1]_ seeded at every destination's node with its
+    access time (numba kernel, on the graph reduced for these points as in
+    :func:`od_costs`); the search runs on the transposed graph for origin -> destination
+    travel. Ties: equal times -> the shorter distance along the path, then the lower
+    destination position. k > 1 uses :func:`od_costs` (from the side with fewer nodes) and
+    keeps the k best; without a cutoff that is a full search from every node of the
+    smaller side.
+
+    References
+    ----------
+    .. [1] Dijkstra, E. W. (1959). A note on two problems in connexion with graphs.
+       Numerische Mathematik 1, 269-271.
     """
     net._check_mode(mode)
     if k < 1:
