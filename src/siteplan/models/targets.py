@@ -229,7 +229,7 @@ def cost_target_curve(
     time_limit_s: float = 60.0,
     mip_gap: float = 0.0,
 ) -> pd.DataFrame:
-    """Least cost against the village-coverage target, for finance officers.
+    r"""Least cost against the village-coverage target, for finance officers.
 
     Solves :func:`solve_targets` for each share (default 50 %, 55 %, ..., 100 %) of the units
     in ``unit_of_demand`` (optionally per group), with any ``fixed_targets`` held constant.
