@@ -688,7 +688,8 @@ class _Graph:
         indices = np.ascontiguousarray(rv, dtype=np.int64)
         csr = sp.csr_matrix((w1.copy(), indices.copy(), indptr.copy()), shape=(n, n))
         ratio = float(np.max(w1 / w2)) if len(w1) else np.inf
-        both = np.unique(np.concatenate([keys, rv * n + ru]))  # sorted (node, neighbour)
+        both = np.sort(np.concatenate([keys, rv * n + ru]))  # (node, neighbour), sorted
+        both = both[np.r_[True, both[1:] != both[:-1]]] if len(both) else both
         und_ptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(both // n, minlength=n), out=und_ptr[1:])
         und_idx = np.ascontiguousarray(both % n, dtype=np.int64)
