@@ -427,6 +427,10 @@ def plan_sites(
     w = villages["children"].to_numpy(float)
     cost = cands["capex_cny"].to_numpy(float)
     m = sc.model
+    if m.capacitated and m.kind != "lscp":
+        raise ScenarioError(
+            f"model.capacitated is supported with model.kind = 'lscp', not '{m.kind}'",
+            file=sc.source_file)
     kw = dict(time_limit_s=m.time_limit_s, mip_gap=m.mip_gap)
     curve = None
     if m.kind == "targets":
@@ -458,6 +462,9 @@ def plan_sites(
             shares=np.round(np.arange(0.5, 1.0001, 0.1), 2),
             fixed_targets={"township": (units["township"], groups, m.township_target)}, **kw,
         )
+    elif m.kind == "lscp" and m.capacitated:
+        res = _capacitated_lscp(A, od, cands, w, cost, required, m, kw,
+                                villages["village_code"].astype(str).to_numpy())
     elif m.kind == "lscp":
         res = models.solve_lscp(A, cost=cost, required=required, **kw)
     elif m.kind in ("mclp", "budget_mclp"):
@@ -480,6 +487,50 @@ def plan_sites(
     new_sel = sel[~required[sel]]
     proposed = _proposed_table(cands.iloc[new_sel], villages, new_sel, A, required=required, weights=w)
     return PlanResult(cands, res, proposed, curve)
+
+
+def _capacitated_lscp(A, od, cands, w, cost, required, m, kw, village_ids):
+    """Least-cost sites serving every coverable village within the standard and capacities.
+
+    Capacitated facility location (:func:`siteplan.models.solve_ufl` with ``capacity`` and
+    ``cover``): fixed cost = capex (CNY), assignment cost = children x travel seconds x 1e-6
+    (a tie-breaker preferring nearer sites), assignments only within the standard. Villages
+    that no candidate covers are left out and reported in ``uncoverable``.
+    """
+    from dataclasses import replace
+
+    from siteplan import models
+
+    coverable = np.diff(A.tocsr().indptr) > 0
+    rows = np.flatnonzero(coverable)
+    T = od.to_csr("time_s", offset=1.0).tocsr()  # +1 s keeps zero-time pairs as entries
+    Ac = A[rows].tocsr()
+    assign = Ac.multiply(T[rows]).tocsr().astype(float)
+    assign.data = assign.data * np.repeat(w[rows], np.diff(assign.indptr)) * 1e-6
+    cap = cands["capacity"].to_numpy(float)
+    cap = np.where(cap > 0, cap, float(m.default_capacity))
+    reach_cap = np.asarray(Ac @ cap).ravel()
+    short = np.flatnonzero(w[rows] > reach_cap + 1e-9)
+    if len(short):
+        from siteplan.errors import InfeasibleError
+
+        names = [f"{village_ids[rows[i]]} ({int(w[rows[i]])} children > {int(reach_cap[i])} places)"
+                 for i in short[:10]]
+        raise InfeasibleError(
+            f"{len(short)} village(s) have more children than all sites within the standard can "
+            "take together: " + ", ".join(names) + (" ..." if len(short) > 10 else "")
+            + "; raise model.default_capacity or the capacities in the facilities file, or use a "
+            "wider service standard",
+            uncoverable=[str(village_ids[rows[i]]) for i in short],
+        )
+    res = models.solve_ufl(cost, assign, demand=np.maximum(w[rows], 0), capacity=cap, cover=Ac,
+                           required=required, **kw)
+    covered = np.zeros(A.shape[0], bool)
+    assignment = np.full(A.shape[0], -1, dtype=np.int64)
+    covered[rows] = np.asarray(res.covered, bool)
+    assignment[rows] = np.asarray(res.assignment)
+    return replace(res, model="lscp-capacitated", covered=covered, assignment=assignment,
+                   uncoverable=np.flatnonzero(~coverable))
 
 
 def _restrict_demand(res: Any, n: int) -> Any:

@@ -228,8 +228,12 @@ class ModelConfig(_Section):
     village_target: float = Field(0.8, ge=0, le=1)
     #: Targets apply city-wide or to every county.
     target_scope: Literal["city", "county"] = "county"
-    #: Respect site capacities (children per site).
+    #: Respect site capacities (children per site): with kind = "lscp", the least-cost set of
+    #: sites and an assignment of every coverable village within the standard such that no
+    #: site serves more children than its capacity (capacitated facility location).
     capacitated: bool = False
+    #: Capacity (children) of a candidate whose capacity is unknown (0): an assumption.
+    default_capacity: int = Field(40, ge=1)
     time_limit_s: float = Field(120.0, gt=0)
     mip_gap: float = Field(0.0, ge=0)
     #: Use the heuristic instead of the exact MILP (very large instances).
