@@ -485,7 +485,8 @@ def plan_sites(
         raise ScenarioError(f"unknown model.kind {m.kind}")
     sel = np.asarray(res.selected, dtype=int)
     new_sel = sel[~required[sel]]
-    proposed = _proposed_table(cands.iloc[new_sel], villages, new_sel, A, required=required, weights=w)
+    proposed = _proposed_table(cands.iloc[new_sel], villages, new_sel, A, required=required, weights=w,
+                               default_capacity=m.default_capacity)
     return PlanResult(cands, res, proposed, curve)
 
 
@@ -540,33 +541,43 @@ def _restrict_demand(res: Any, n: int) -> Any:
     return replace(res, covered=np.asarray(res.covered)[:n], assignment=np.asarray(res.assignment)[:n])
 
 
-def _proposed_table(chosen, villages, sel, A, required=None, weights=None) -> gpd.GeoDataFrame:
+def _proposed_table(chosen, villages, sel, A, required=None, weights=None,
+                    default_capacity: int = 40) -> gpd.GeoDataFrame:
     """Proposed sites ranked by the children each newly covers (greedy order)."""
     cols = ["site_id", "name", "site_type", "action", "rank", "capex_cny", "county_code",
-            "town_code", "village_code", "host_facility_id", "children_newly_covered"]
+            "town_code", "village_code", "host_facility_id", "capacity", "children_newly_covered"]
     if len(chosen) == 0:
-        numeric = {"rank": "int64", "capex_cny": "float64", "children_newly_covered": "int64"}
+        numeric = {"rank": "int64", "capex_cny": "float64", "capacity": "int64",
+                   "children_newly_covered": "int64"}
         return gpd.GeoDataFrame({c: pd.Series([], dtype=numeric.get(c, object)) for c in cols},
                                 geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
     covered = np.zeros(A.shape[0], bool)
     if required is not None and required.any():
         covered = np.asarray(A[:, np.flatnonzero(required)].sum(axis=1)).ravel() > 0
-    order, gains = [], []
-    remaining = list(range(len(sel)))
+    # greedy order (largest gain in children first; ties: cheaper first), lazily re-evaluated:
+    # gains only fall as coverage grows, so a stale upper bound is re-checked before use
+    import heapq
+
     cols_csc = A.tocsc()
-    while remaining:
-        best, best_gain = None, -1.0
-        for k in remaining:
-            rows = cols_csc[:, sel[k]].indices
-            g = float(weights[rows][~covered[rows]].sum())
-            if g > best_gain or (g == best_gain and best is not None and chosen.iloc[k]["capex_cny"] < chosen.iloc[best]["capex_cny"]):
-                best, best_gain = k, g
-        order.append(best)
-        gains.append(int(round(best_gain)))
-        covered[cols_csc[:, sel[best]].indices] = True
-        remaining.remove(best)
+    rows_of = [cols_csc[:, j].indices for j in sel]
+    capex = chosen["capex_cny"].to_numpy(float)
+    heap = [(-float(weights[r][~covered[r]].sum()), capex[k], k) for k, r in enumerate(rows_of)]
+    heapq.heapify(heap)
+    order, gains = [], []
+    while heap:
+        neg, c, k = heapq.heappop(heap)
+        r = rows_of[k]
+        g = float(weights[r][~covered[r]].sum())
+        if heap and g < -heap[0][0] - 1e-9:
+            heapq.heappush(heap, (-g, c, k))
+            continue
+        order.append(k)
+        gains.append(int(round(g)))
+        covered[r] = True
     out = chosen.iloc[order].copy()
     out["site_id"] = out["candidate_id"].astype(str)
+    cap = pd.to_numeric(out.get("capacity", 0), errors="coerce").fillna(0).astype("int64")
+    out["capacity"] = np.where(cap > 0, cap, default_capacity)
     out["rank"] = np.arange(1, len(out) + 1)
     out["children_newly_covered"] = gains
     for c in cols:
@@ -697,7 +708,7 @@ def _proposed_as_facilities(proposed: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             "town_code": proposed["town_code"].astype(str),
             "county_code": proposed["county_code"].astype(str),
             "village_code": proposed["village_code"].astype(str),
-            "capacity": 40,
+            "capacity": proposed["capacity"].astype("int64"),
             "boarding": False,
             "source": "proposed",
         },
