@@ -323,3 +323,37 @@ def test_warm_start_guard_against_inconsistent_highs_answer():
     assert sol.status == "optimal"
     assert c @ sol.x == pytest.approx(sol.objective) == pytest.approx(569.0)
     assert solve_lscp(sp.csr_matrix(D <= radius)).objective == 569.0
+
+
+def test_capacitated_lscp_within_standard_and_capacity():
+    from siteplan.models import solve_capacitated_lscp
+
+    A = np.array([[1, 1, 0], [1, 0, 0], [0, 1, 1], [0, 0, 0]], bool)
+    d = np.array([30.0, 30.0, 30.0, 5.0])
+    r = solve_capacitated_lscp(A, d, [40, 40, 40])
+    assert r.status == "optimal" and r.objective == 3.0  # 90 children need three sites of 40
+    assert list(r.uncoverable) == [3] and r.assignment[3] == -1
+    X = r.extra["x"].toarray()
+    rows = r.extra["demand_rows"]
+    assert np.all(X[~A[rows]] == 0)  # nobody beyond the standard
+    assert np.all((X * d[rows][:, None]).sum(axis=0) <= 40 + 1e-6)
+    assert solve_capacitated_lscp(A, d, [100, 100, 100]).objective == 2.0
+    with pytest.raises(InfeasibleError):
+        solve_capacitated_lscp(A, d, [10, 10, 10])
+
+
+def test_solve_with_config_capacitated_lscp():
+    from siteplan.models import solve_with_config
+    from siteplan.scenario import ModelConfig
+
+    demand = pd.DataFrame({"village_code": ["a", "b", "c"], "children": [30, 30, 30],
+                           "town_code": ["t"] * 3, "county_code": ["k"] * 3})
+    cand = pd.DataFrame({"facility_id": ["X", "Y"], "cap": [100, 40]})
+    od = pd.DataFrame({"origin": [0, 1, 2, 2], "dest": [0, 0, 0, 1], "time_s": [10.0, 10, 10, 10]})
+    cfg = ModelConfig(kind="lscp", capacitated=True)
+    assert solve_with_config(cfg, demand, cand, od, max_value=1800, capacity="cap").selected_ids == ["X"]
+    cand["cap"] = [40, 40]
+    with pytest.raises(InfeasibleError):  # a and b can only use X (40 < 60)
+        solve_with_config(cfg, demand, cand, od, max_value=1800, capacity="cap")
+    with pytest.raises(InputError):
+        solve_with_config(cfg, demand, cand, od, max_value=1800)

@@ -16,7 +16,7 @@ from siteplan.models.lscp import smallest_covering_standard, solve_lscp
 from siteplan.models.mclp import solve_mclp
 from siteplan.models.pmedian import solve_pcenter, solve_pmedian
 from siteplan.models.targets import cost_target_curve, solve_targets
-from siteplan.models.ufl import solve_ufl
+from siteplan.models.ufl import solve_capacitated_lscp, solve_ufl
 
 __all__ = [
     "LocationResult",
@@ -27,6 +27,7 @@ __all__ = [
     "heuristic_pmedian",
     "od_to_matrices",
     "smallest_covering_standard",
+    "solve_capacitated_lscp",
     "solve_lscp",
     "solve_mclp",
     "solve_pcenter",

@@ -167,6 +167,7 @@ def solve_with_config(
     demand_id: str = "village_code",
     candidate_id: str = "facility_id",
     weight: str | None = "children",
+    capacity: str | None = None,
 ) -> PlacedResult:
     """Run the model a scenario's ``[model]`` section asks for (:class:`siteplan.scenario.ModelConfig`).
 
@@ -183,6 +184,10 @@ def solve_with_config(
         As in :func:`from_geodataframe`.
     max_value : float
         The service standard in the unit of ``value`` (seconds for ``time_s``).
+    capacity : str, optional
+        Candidate column of capacities (children) for ``capacitated=True`` with ``kind="lscp"``
+        (:func:`solve_capacitated_lscp`); 0 = unknown, replaced by ``config.default_capacity``
+        when the config has that field.
 
     Returns
     -------
@@ -191,15 +196,42 @@ def solve_with_config(
     Raises
     ------
     InputError
-        ``kind="none"``, a missing ``p``/``budget_cny``, or ``capacitated=True`` (not wired here:
-        call :func:`siteplan.models.solve_ufl` with capacities directly).
+        ``kind="none"``, a missing ``p``/``budget_cny``, or ``capacitated=True`` with a kind
+        other than ``"lscp"`` or without a capacity column.
     """
     kind = config.kind
     common = dict(demand_id=demand_id, candidate_id=candidate_id, weight=weight, max_value=max_value,
                   value=value, cost=cost, required=required)
     lim = dict(time_limit_s=config.time_limit_s, mip_gap=config.mip_gap)
     if config.capacitated:
-        raise InputError("model.capacitated is not supported by solve_with_config; use solve_ufl")
+        if kind != "lscp" or capacity is None:
+            raise InputError("model.capacitated needs kind = 'lscp' and a candidate capacity column")
+        from siteplan.models.ufl import solve_capacitated_lscp
+
+        n, m = len(demand), len(candidates)
+        if isinstance(od, tuple):
+            C, A = sp.csr_matrix(od[0]), sp.csr_matrix(od[1])
+        else:
+            get = (lambda k: od[k]) if isinstance(od, (pd.DataFrame, dict)) else (lambda k: getattr(od, k))
+            C, A = od_to_matrices(get("origin"), get("dest"), get(value), n, m, max_value)
+        cap = candidates[capacity].to_numpy(dtype=float)
+        default = getattr(config, "default_capacity", None)
+        if default is not None:
+            cap = np.where(cap > 0, cap, float(default))
+        w = demand[weight].to_numpy(dtype=float) if weight else np.ones(n)
+        r = solve_capacitated_lscp(
+            A, w, cap, candidates[cost].to_numpy(dtype=float) if cost else None,
+            candidates[required].to_numpy(dtype=bool) if required else None, **lim,
+        )
+        cid = candidates[candidate_id].astype(str).to_numpy()
+        a = r.assignment
+        has = a >= 0
+        travel = np.full(n, np.nan)
+        if has.any():
+            travel[has] = np.asarray(C[np.flatnonzero(has), a[has]]).ravel()
+        table = pd.DataFrame({demand_id: demand[demand_id].astype(str).tolist(), "covered": r.covered,
+                              "site_id": np.where(has, cid[np.maximum(a, 0)], ""), "travel": travel})
+        return PlacedResult(r, [str(cid[j]) for j in r.selected], table)
     if kind == "none":
         raise InputError("model.kind = 'none': no location model to run")
     if kind in ("mclp", "pmedian", "pcenter") and config.p is None:
