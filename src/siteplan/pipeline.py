@@ -415,9 +415,22 @@ def plan_sites(
     c_snap = snap(net, cands, sc.network.max_snap_m, mode=std.mode)
     lim = _standard_limit(std)
     needs_full = sc.model.kind in ("pmedian", "pcenter")
-    od = od_costs(net, villages_snap, c_snap, std.mode,
-                  cutoff_s=None if needs_full else lim["cutoff_s"],
-                  cutoff_m=None if needs_full else lim["cutoff_m"],
+    cutoff_s, cutoff_m = lim["cutoff_s"], lim["cutoff_m"]
+    if needs_full:
+        # p-median / p-center assign every village: keep the pairs up to the time at which every
+        # reachable village has an existing site (required, so always open), and no farther
+        from siteplan.network import nearest
+
+        req = cands[cands["action"] == "existing"]
+        if len(req):
+            nn = nearest(net, villages_snap, snap(net, req, sc.network.max_snap_m, mode=std.mode),
+                         std.mode, off_road_speed_kph=sc.network.off_road_speed_kph)
+            t = nn["time_s_1"].to_numpy(float)
+            cutoff_s = float(t[np.isfinite(t)].max()) if np.isfinite(t).any() else None
+        else:
+            cutoff_s = None
+        cutoff_m = None
+    od = od_costs(net, villages_snap, c_snap, std.mode, cutoff_s=cutoff_s, cutoff_m=cutoff_m,
                   off_road_speed_kph=sc.network.off_road_speed_kph, cache_dir=cache_dir)
     off = villages_snap["off_network"].to_numpy(bool)
     A = od.within(time_s=lim["cutoff_s"], dist_m=lim["cutoff_m"]).tocsr()
@@ -463,24 +476,32 @@ def plan_sites(
             fixed_targets={"township": (units["township"], groups, m.township_target)}, **kw,
         )
     elif m.kind == "lscp" and m.capacitated:
-        res = _capacitated_lscp(A, od, cands, w, cost, required, m, kw,
+        res = _capacitated_lscp(A, cands, w, cost, required, m, kw,
                                 villages["village_code"].astype(str).to_numpy())
     elif m.kind == "lscp":
         res = models.solve_lscp(A, cost=cost, required=required, **kw)
     elif m.kind in ("mclp", "budget_mclp"):
         n_req = int(required.sum())
-        p = None if m.p is None else m.p + n_req
+        p = None if m.p is None else (m.p if m.required_in_p else m.p + n_req)
         if m.kind == "budget_mclp" and m.budget_cny is None:
             raise ScenarioError("model.kind = 'budget_mclp' needs model.budget_cny", file=sc.source_file)
         if m.kind == "mclp" and p is None and m.budget_cny is None:
             raise ScenarioError("model.kind = 'mclp' needs model.p or model.budget_cny", file=sc.source_file)
-        res = models.solve_mclp(A, w, p=p, budget=m.budget_cny, cost=cost, required=required, **kw)
+        if m.heuristic and m.budget_cny is None:
+            res = models.heuristic_mclp(A, w, p, required=required)
+        else:
+            res = models.solve_mclp(A, w, p=p, budget=m.budget_cny, cost=cost, required=required, **kw)
     elif m.kind in ("pmedian", "pcenter"):
         if m.p is None:
             raise ScenarioError(f"model.kind = '{m.kind}' needs model.p", file=sc.source_file)
         D = od.to_csr("time_s", offset=1e-6).tocsr()
-        fn = models.solve_pmedian if m.kind == "pmedian" else models.solve_pcenter
-        res = fn(D, w, m.p + int(required.sum()), required=required, **kw)
+        p = m.p if m.required_in_p else m.p + int(required.sum())
+        if m.kind == "pmedian" and m.heuristic:
+            res = models.heuristic_pmedian(D, w, p, required=required)
+        elif m.kind == "pmedian":
+            res = models.solve_pmedian(D, w, p, required=required, **kw)
+        else:
+            res = models.solve_pcenter(D, p, required=required, weights=w, time_limit_s=m.time_limit_s)
     else:  # pragma: no cover - guarded by the scenario model
         raise ScenarioError(f"unknown model.kind {m.kind}")
     sel = np.asarray(res.selected, dtype=int)
@@ -490,48 +511,31 @@ def plan_sites(
     return PlanResult(cands, res, proposed, curve)
 
 
-def _capacitated_lscp(A, od, cands, w, cost, required, m, kw, village_ids):
+def _capacitated_lscp(A, cands, w, cost, required, m, kw, village_ids):
     """Least-cost sites serving every coverable village within the standard and capacities.
 
-    Capacitated facility location (:func:`siteplan.models.solve_ufl` with ``capacity`` and
-    ``cover``): fixed cost = capex (CNY), assignment cost = children x travel seconds x 1e-6
-    (a tie-breaker preferring nearer sites), assignments only within the standard. Villages
-    that no candidate covers are left out and reported in ``uncoverable``.
+    :func:`siteplan.models.solve_capacitated_lscp` (capacitated covering, Current & Storbeck
+    1988), after a check that names every village with more children than all the sites
+    within the standard can take together (capacity 0 = unknown = ``model.default_capacity``).
     """
-    from dataclasses import replace
-
     from siteplan import models
+    from siteplan.errors import InfeasibleError
 
-    coverable = np.diff(A.tocsr().indptr) > 0
-    rows = np.flatnonzero(coverable)
-    T = od.to_csr("time_s", offset=1.0).tocsr()  # +1 s keeps zero-time pairs as entries
-    Ac = A[rows].tocsr()
-    assign = Ac.multiply(T[rows]).tocsr().astype(float)
-    assign.data = assign.data * np.repeat(w[rows], np.diff(assign.indptr)) * 1e-6
+    A = A.tocsr()
     cap = cands["capacity"].to_numpy(float)
     cap = np.where(cap > 0, cap, float(m.default_capacity))
-    reach_cap = np.asarray(Ac @ cap).ravel()
-    short = np.flatnonzero(w[rows] > reach_cap + 1e-9)
+    reach_cap = np.asarray(A @ cap).ravel()
+    short = np.flatnonzero((np.diff(A.indptr) > 0) & (w > reach_cap + 1e-9))
     if len(short):
-        from siteplan.errors import InfeasibleError
-
-        names = [f"{village_ids[rows[i]]} ({int(w[rows[i]])} children > {int(reach_cap[i])} places)"
-                 for i in short[:10]]
+        names = [f"{village_ids[i]} ({int(w[i])} children > {int(reach_cap[i])} places)" for i in short[:10]]
         raise InfeasibleError(
             f"{len(short)} village(s) have more children than all sites within the standard can "
             "take together: " + ", ".join(names) + (" ..." if len(short) > 10 else "")
             + "; raise model.default_capacity or the capacities in the facilities file, or use a "
             "wider service standard",
-            uncoverable=[str(village_ids[rows[i]]) for i in short],
+            uncoverable=[str(village_ids[i]) for i in short],
         )
-    res = models.solve_ufl(cost, assign, demand=np.maximum(w[rows], 0), capacity=cap, cover=Ac,
-                           required=required, **kw)
-    covered = np.zeros(A.shape[0], bool)
-    assignment = np.full(A.shape[0], -1, dtype=np.int64)
-    covered[rows] = np.asarray(res.covered, bool)
-    assignment[rows] = np.asarray(res.assignment)
-    return replace(res, model="lscp-capacitated", covered=covered, assignment=assignment,
-                   uncoverable=np.flatnonzero(~coverable))
+    return models.solve_capacitated_lscp(A, w, cap, cost=cost, required=required, **kw)
 
 
 def _restrict_demand(res: Any, n: int) -> Any:

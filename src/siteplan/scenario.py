@@ -238,8 +238,9 @@ class ModelConfig(_Section):
     mip_gap: float = Field(0.0, ge=0)
     #: Use the heuristic instead of the exact MILP (very large instances).
     heuristic: bool = False
-    #: Existing (required) sites count towards p (True) or p new sites are added (False).
-    required_in_p: bool = True
+    #: Existing (required) sites count towards p (True) or p new sites are added (False,
+    #: the planner's usual question: "where do p new sites go?").
+    required_in_p: bool = False
     #: Extra weight per at-risk child when ranking under-served villages
     #: (siteplan.coverage.under_served): weighted children = children + sum w * ledger count.
     risk_weights: dict[str, float] = Field(
