@@ -25,6 +25,8 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -96,6 +98,29 @@ def _delta(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return dlon, dlat
 
 
+def _invert(
+    forward: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    tx: np.ndarray,
+    ty: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    inside: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Solve ``forward(x, y) == (tx, ty)`` by fixed-point iteration from ``(x, y)``.
+
+    Each step moves the guess by the residual (``w <- w - (forward(w) - t)``) until every
+    point ``inside`` is within ``_TOL`` degrees (or ``_MAX_ITER`` steps); points outside
+    are returned as the target, unchanged.
+    """
+    for _ in range(_MAX_ITER):
+        fx, fy = forward(x, y)
+        ex, ey = fx - tx, fy - ty
+        x, y = x - ex, y - ey
+        if np.all(np.abs(ex[inside]) < _TOL) and np.all(np.abs(ey[inside]) < _TOL):
+            break
+    return np.where(inside, x, tx), np.where(inside, y, ty)
+
+
 def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Convert WGS84 (EPSG:4326) coordinates to GCJ-02.
 
@@ -136,14 +161,7 @@ def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarr
     gx, gy = _arrays(lon, lat)
     inside = in_china(gx, gy)
     dlon, dlat = _delta(gx, gy)
-    wx, wy = gx - dlon, gy - dlat
-    for _ in range(_MAX_ITER):
-        fx, fy = wgs84_to_gcj02(wx, wy)
-        ex, ey = fx - gx, fy - gy
-        wx, wy = wx - ex, wy - ey
-        if np.all(np.abs(ex[inside]) < _TOL) and np.all(np.abs(ey[inside]) < _TOL):
-            break
-    return np.where(inside, wx, gx), np.where(inside, wy, gy)
+    return _invert(wgs84_to_gcj02, gx, gy, gx - dlon, gy - dlat, inside)
 
 
 def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -189,14 +207,7 @@ def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarra
     x, y = bx - 0.0065, by - 0.006
     z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
-    gx, gy = z * np.cos(theta), z * np.sin(theta)
-    for _ in range(_MAX_ITER):
-        fx, fy = gcj02_to_bd09(gx, gy)
-        ex, ey = fx - bx, fy - by
-        gx, gy = gx - ex, gy - ey
-        if np.all(np.abs(ex[inside]) < _TOL) and np.all(np.abs(ey[inside]) < _TOL):
-            break
-    return np.where(inside, gx, bx), np.where(inside, gy, by)
+    return _invert(gcj02_to_bd09, bx, by, z * np.cos(theta), z * np.sin(theta), inside)
 
 
 def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
