@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -605,6 +606,48 @@ _INT = re.compile(r"^[+-]?\d+(\.0*)?$")
 _THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+$")
 
 
+def _convert(
+    df: pd.DataFrame,
+    column: str,
+    file: str | Path,
+    parse: Callable[[str, str], tuple[Any, str | None]],
+    *,
+    default: Any,
+    blank: Any,
+    what: str,
+    row_offset: int,
+    dtype: str,
+) -> pd.Series:
+    """Convert a text column cell by cell for :func:`to_int` and :func:`to_float`.
+
+    ``parse(v, s)`` gets the cell and the cell without spaces (never empty) and returns
+    ``(value, problem)``: ``value`` None means the cell could not be read (``blank`` is
+    stored instead and the error limit is not checked); a ``problem`` is reported for the
+    row. Empty cells take ``default``, or are an error (and ``blank``) when it is None.
+    """
+    out = []
+    errs: list[InputError] = []
+    for i, v in df[column].items():
+        row = int(i) + row_offset
+        s = v.replace(" ", "")
+        if s == "":
+            if default is None:
+                errs.append(InputError(f"missing {what}", file=file, row=row, column=column))
+            out.append(default if default is not None else blank)
+            continue
+        value, problem = parse(v, s)
+        if problem is not None:
+            errs.append(InputError(problem, file=file, row=row, column=column))
+        if value is None:
+            out.append(blank)
+            continue
+        out.append(value)
+        if len(errs) >= MAX_ERRORS:
+            break
+    raise_all(errs)
+    return pd.Series(out, index=df.index, dtype=dtype, name=column)
+
+
 def to_int(
     df: pd.DataFrame,
     column: str,
@@ -645,41 +688,24 @@ def to_int(
         A cell is empty (without default), not a number, not a whole number, or below
         ``minimum``; all bad rows (up to 20) are reported together.
     """
-    out = []
-    errs: list[InputError] = []
-    for i, v in df[column].items():
-        row = int(i) + row_offset
-        s = v.replace(" ", "")
+
+    def parse(v: str, s: str) -> tuple[int | None, str | None]:
         if _THOUSANDS.match(s):
             s = s.replace(",", "")
-        if s == "":
-            if default is None:
-                errs.append(InputError(f"missing {what}", file=file, row=row, column=column))
-            out.append(default if default is not None else 0)
-            continue
-        if _INT.match(s):
-            n = int(s.split(".")[0])
-        else:
+        if not _INT.match(s):
             try:
                 f = float(s)
             except ValueError:
-                errs.append(InputError(f"'{v}' is not a number ({what})", file=file, row=row, column=column))
-                out.append(0)
-                continue
-            errs.append(
-                InputError(f"{what} must be a whole number, got '{v}' ({f:g})", file=file, row=row, column=column)
-            )
-            out.append(0)
-            continue
+                return None, f"'{v}' is not a number ({what})"
+            return None, f"{what} must be a whole number, got '{v}' ({f:g})"
+        n = int(s.split(".")[0])
         if minimum is not None and n < minimum:
-            errs.append(
-                InputError(f"{what} must be >= {minimum}, got {n}", file=file, row=row, column=column)
-            )
-        out.append(n)
-        if len(errs) >= MAX_ERRORS:
-            break
-    raise_all(errs)
-    return pd.Series(out, index=df.index, dtype="int64", name=column)
+            return n, f"{what} must be >= {minimum}, got {n}"
+        return n, None
+
+    return _convert(
+        df, column, file, parse, default=default, blank=0, what=what, row_offset=row_offset, dtype="int64"
+    )
 
 
 def to_float(
@@ -718,29 +744,19 @@ def to_float(
     InputError
         Empty (without default), not a number, or not finite; rows and column named.
     """
-    out = []
-    errs: list[InputError] = []
-    for i, v in df[column].items():
-        row = int(i) + row_offset
-        s = v.replace(" ", "")
-        if s == "":
-            if default is None:
-                errs.append(InputError(f"missing {what}", file=file, row=row, column=column))
-            out.append(default if default is not None else float("nan"))
-            continue
+
+    def parse(v: str, s: str) -> tuple[float | None, str | None]:
         try:
             f = float(s)
         except ValueError:
-            errs.append(InputError(f"'{v}' is not a number ({what})", file=file, row=row, column=column))
-            out.append(float("nan"))
-            continue
+            return None, f"'{v}' is not a number ({what})"
         if f != f or f in (float("inf"), float("-inf")):
-            errs.append(InputError(f"{what} is not a finite number: '{v}'", file=file, row=row, column=column))
-        out.append(f)
-        if len(errs) >= MAX_ERRORS:
-            break
-    raise_all(errs)
-    return pd.Series(out, index=df.index, dtype="float64", name=column)
+            return f, f"{what} is not a finite number: '{v}'"
+        return f, None
+
+    return _convert(
+        df, column, file, parse, default=default, blank=float("nan"), what=what, row_offset=row_offset, dtype="float64"
+    )
 
 
 _TRUE = {"true", "yes", "y", "1", "t", "是", "有", "对", "√"}
