@@ -287,7 +287,8 @@ def _check_unique(df: pd.DataFrame, column: str, file: str | Path, row_offset: i
     raise_all(errs[:20])
 
 
-def _default(df: pd.DataFrame, column: str, value: str) -> None:
+def _default(df: pd.DataFrame, column: str, value: str | pd.Series) -> None:
+    """Fill ``column``'s empty cells (all of them when it is missing) from ``value``."""
     if column not in df.columns:
         df[column] = value
     else:
@@ -443,13 +444,9 @@ def load_villages(
     require_columns(df, required, path, what)
     check_codes(df, "village_code", 12, path, row_offset=off)
     _check_unique(df, "village_code", path, off)
-    if "town_code" not in df.columns:
-        df["town_code"] = ""
-    df["town_code"] = df["town_code"].where(df["town_code"] != "", df["village_code"].str[:9])
+    _default(df, "town_code", df["village_code"].str[:9])
     check_codes(df, "town_code", 9, path, row_offset=off)
-    if "county_code" not in df.columns:
-        df["county_code"] = ""
-    df["county_code"] = df["county_code"].where(df["county_code"] != "", df["village_code"].str[:6])
+    _default(df, "county_code", df["village_code"].str[:6])
     check_codes(df, "county_code", 6, path, row_offset=off)
     mismatch = df.index[(df["village_code"].str[:9] != df["town_code"]).to_numpy()]
     if len(mismatch):
@@ -575,9 +572,7 @@ def load_townships(
     require_columns(df, ["town_code", "town_name"], path, what)
     check_codes(df, "town_code", 9, path, row_offset=off)
     _check_unique(df, "town_code", path, off)
-    if "county_code" not in df.columns:
-        df["county_code"] = ""
-    df["county_code"] = df["county_code"].where(df["county_code"] != "", df["town_code"].str[:6])
+    _default(df, "county_code", df["town_code"].str[:6])
     check_codes(df, "county_code", 6, path, row_offset=off)
     _default(df, "county_name", "")
     if "town_type" not in df.columns:
@@ -675,8 +670,7 @@ def load_facilities(
     _default(df, "name", "")
     _default(df, "town_code", "")
     check_codes(df, "town_code", 9, path, allow_empty=True, row_offset=off)
-    _default(df, "county_code", "")
-    df["county_code"] = df["county_code"].where(df["county_code"] != "", df["town_code"].str[:6])
+    _default(df, "county_code", df["town_code"].str[:6])
     check_codes(df, "county_code", 6, path, allow_empty=True, row_offset=off)
     towns = _town_lookup(townships)
     if towns is not None:
