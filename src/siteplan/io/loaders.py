@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -295,6 +295,35 @@ def _default(df: pd.DataFrame, column: str, value: str | pd.Series) -> None:
         df[column] = df[column].where(df[column] != "", value)
 
 
+def _vocabulary(
+    df: pd.DataFrame,
+    column: str,
+    name_column: str,
+    table: Mapping[str, str],
+    from_name: Callable[[str], str],
+    choices: str,
+    file: str | Path,
+    row_offset: int,
+) -> None:
+    """Set ``column`` to canonical values: a key of ``table`` (as written or lower-cased) →
+    its value, empty (or no column) → ``from_name`` of the ``name_column`` cell; any other
+    value is an error naming the row and ``choices``."""
+    if column not in df.columns:
+        df[column] = ""
+    errs, out = [], []
+    for i, v, name in zip(df.index, df[column], df[name_column], strict=True):
+        if v == "":
+            out.append(from_name(name))
+        elif v in table or v.lower() in table:
+            out.append(table.get(v, table.get(v.lower(), "")))
+        else:
+            out.append("")
+            errs.append(InputError(f"unknown {column} '{v}' (use {choices})", file=file,
+                                   row=int(i) + row_offset, column=column))
+    raise_all(errs[:20])
+    df[column] = out
+
+
 def _town_lookup(townships: gpd.GeoDataFrame | pd.DataFrame | str | Path | None) -> pd.DataFrame | None:
     if townships is None:
         return None
@@ -464,21 +493,8 @@ def load_villages(
             df[col] = ""
         if towns is not None and col in towns.columns:
             df[col] = df[col].where(df[col] != "", df["town_code"].map(towns[col]).fillna("").astype(str))
-    if "kind" not in df.columns:
-        df["kind"] = ""
-    errs = []
-    kinds = []
-    for i, k, name in zip(df.index, df["kind"], df["village_name"], strict=True):
-        if k == "":
-            kinds.append(_kind_from_name(name))
-        elif k.lower() in _KINDS or k in _KINDS:
-            kinds.append(_KINDS.get(k.lower(), _KINDS.get(k)))
-        else:
-            kinds.append("other")
-            errs.append(InputError(f"unknown kind '{k}' (use village, community or other)",
-                                   file=path, row=int(i) + off, column="kind"))
-    raise_all(errs[:20])
-    df["kind"] = kinds
+    _vocabulary(df, "kind", "village_name", _KINDS, _kind_from_name, "village, community or other",
+                path, off)
     if "children" in df.columns:
         df["children"] = to_int(df, "children", path, what="children (count)", row_offset=off)
         _default(df, "children_source", source)
@@ -575,20 +591,8 @@ def load_townships(
     _default(df, "county_code", df["town_code"].str[:6])
     check_codes(df, "county_code", 6, path, row_offset=off)
     _default(df, "county_name", "")
-    if "town_type" not in df.columns:
-        df["town_type"] = ""
-    errs, types = [], []
-    for i, t, name in zip(df.index, df["town_type"], df["town_name"], strict=True):
-        if t == "":
-            types.append(_town_type_from_name(name))
-        elif t in _TOWN_TYPES or t.lower() in _TOWN_TYPES:
-            types.append(_TOWN_TYPES.get(t, _TOWN_TYPES.get(t.lower(), "")))
-        else:
-            types.append("")
-            errs.append(InputError(f"unknown town_type '{t}' (use 镇, 乡, 街道 or other)", file=path,
-                                   row=int(i) + off, column="town_type"))
-    raise_all(errs[:20])
-    df["town_type"] = types
+    _vocabulary(df, "town_type", "town_name", _TOWN_TYPES, _town_type_from_name, "镇, 乡, 街道 or other",
+                path, off)
     _default(df, "seat_source", source)
     gdf = _points(r, path, crs=crs, coordinate_system=coordinate_system, region_bounds=region_bounds,
                   what="township seat")
