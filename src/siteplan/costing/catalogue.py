@@ -97,7 +97,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _sources(v: str | list[str]) -> tuple[str, ...]:
+def _sources(v: Any) -> tuple[str, ...]:
+    """The ``source`` field of an item: a row id string or a list (or tuple) of them."""
+    if not isinstance(v, str | list | tuple):
+        raise ValueError("source must be a row id string or a list of them")
     items = [v] if isinstance(v, str) else list(v)
     items = [s.strip() for s in items if s.strip()]
     if not items:
@@ -108,6 +111,11 @@ def _sources(v: str | list[str]) -> tuple[str, ...]:
                 f"source '{s}' is not a row id like 'R4' (unit-cost-sources.md) or 'assumption'"
             )
     return tuple(items)
+
+
+def _need_reason(source: tuple[str, ...], reason: str) -> None:
+    if "assumption" in source and not reason.strip():
+        raise ValueError("source 'assumption' needs a 'reason'")
 
 
 class CostItem(_Strict):
@@ -126,9 +134,7 @@ class CostItem(_Strict):
     @field_validator("source", mode="before")
     @classmethod
     def _src(cls, v: Any) -> tuple[str, ...]:
-        if not isinstance(v, str | list | tuple):
-            raise ValueError("source must be a row id string or a list of them")
-        return _sources(list(v) if isinstance(v, tuple) else v)
+        return _sources(v)
 
     @model_validator(mode="after")
     def _order(self) -> CostItem:
@@ -136,8 +142,7 @@ class CostItem(_Strict):
             raise ValueError(
                 f"need low <= central <= high, got {self.low}, {self.central}, {self.high}"
             )
-        if "assumption" in self.source and not self.reason.strip():
-            raise ValueError("source 'assumption' needs a 'reason'")
+        _need_reason(self.source, self.reason)
         return self
 
     def value(self, level: str) -> float:
@@ -157,9 +162,7 @@ class PriceIndex(_Strict):
     @field_validator("source", mode="before")
     @classmethod
     def _src(cls, v: Any) -> tuple[str, ...]:
-        if not isinstance(v, str | list | tuple):
-            raise ValueError("source must be a row id string or a list of them")
-        return _sources(list(v) if isinstance(v, tuple) else v)
+        return _sources(v)
 
     @model_validator(mode="after")
     def _check(self) -> PriceIndex:
@@ -171,8 +174,7 @@ class PriceIndex(_Strict):
         for y, p in self.annual_pct.items():
             if not (-50 < p < 100):
                 raise ValueError(f"annual_pct {y} = {p} % is not plausible")
-        if "assumption" in self.source and not self.reason.strip():
-            raise ValueError("source 'assumption' needs a 'reason'")
+        _need_reason(self.source, self.reason)
         return self
 
     def factor(self, from_year: int, to_year: int) -> float:
