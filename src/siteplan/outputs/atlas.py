@@ -34,7 +34,7 @@ from matplotlib.patches import Patch
 from matplotlib_scalebar.scalebar import ScaleBar
 
 from siteplan.errors import CRSError, OutputError
-from siteplan.outputs.maps import STATUS_STYLE, _in_county
+from siteplan.outputs.maps import STATUS_STYLE, _count_class, _in_county
 from siteplan.outputs.privacy import SECONDARY_MARK, small_cell_label, suppress_village_counts
 from siteplan.scenario import DEFAULT_CARE_SITE_TYPES
 
@@ -121,12 +121,7 @@ def _to_atlas(name: str, gdf: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | Non
 
 def _size(text: str, threshold: int) -> float:
     """Marker area (pt^2) from the display text of a count, never the exact value."""
-    if text in ("0", ""):
-        return 6.0
-    if text in (small_cell_label(threshold), SECONDARY_MARK):
-        return 12.0
-    n = int(text)
-    return 20.0 if n < 30 else 36.0 if n < 60 else 56.0
+    return (6.0, 12.0, 20.0, 36.0, 56.0)[_count_class(text, threshold)]
 
 
 def _north_arrow(ax) -> None:

@@ -104,14 +104,23 @@ def _minutes(s: pd.Series) -> list[str]:
     return out
 
 
+def _count_class(text: str, threshold: int) -> int:
+    """Size class 0-4 of a village's count, from its display text, never from the exact value.
+
+    0 = none (``"0"`` or empty), 1 = suppressed (``"<10"`` or ``"x"``), 2 = under 30,
+    3 = under 60, 4 = 60 or more. The web maps and the print atlas size markers by it.
+    """
+    if text in ("0", ""):
+        return 0
+    if text in (small_cell_label(threshold), SECONDARY_MARK):
+        return 1
+    n = int(text)
+    return 2 if n < 30 else 3 if n < 60 else 4
+
+
 def _size_class(text: str, threshold: int) -> int:
     """Marker radius (px) from the display text of a count, never from the exact value."""
-    if text in ("0", ""):
-        return 3
-    if text in (small_cell_label(threshold), SECONDARY_MARK):
-        return 4
-    n = int(text)
-    return 5 if n < 30 else 7 if n < 60 else 9
+    return (3, 4, 5, 7, 9)[_count_class(text, threshold)]
 
 
 def police_class(time_s: pd.Series, minutes: Sequence[float] = (15, 30)) -> pd.Series:
