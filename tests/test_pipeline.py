@@ -86,6 +86,11 @@ def test_handed_out_counts_are_suppressed(default_run):
     small = v["children"].isin([str(i) for i in range(1, 10)])
     assert not small.any(), "a count from 1 to 9 is shown"
     assert (v["children"] == "<10").any() or (v["children"].str.isdigit()).all()
+    small = [str(i) for i in range(1, 10)]
+    p = pd.read_csv(folder / "sites_proposed.csv", dtype=str)
+    assert not p["children_newly_covered"].isin(small).any()
+    layer = gpd.read_file(folder / "siteplan.gpkg", layer="sites_proposed")
+    assert not layer["children_newly_covered"].astype(str).isin(small).any()
 
 
 def test_failed_late_stage_keeps_previous_outputs(default_run, monkeypatch):

@@ -8,6 +8,7 @@ rebuilds the embedded default dataset from the public sources.
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -35,11 +36,21 @@ console = Console()
 _state = {"debug": False}
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one plain line for a planner (the source line only with --debug)."""
+    if _state["debug"]:
+        err_console.print(warnings.formatwarning(message, category, filename, lineno, line),
+                          highlight=False, markup=False)
+    else:
+        err_console.print(f"warning: {message}", highlight=False, markup=False, soft_wrap=True)
+
+
 @app.callback()
 def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback on errors.")] = False,
 ) -> None:
     _state["debug"] = debug
+    warnings.showwarning = _show_warning
 
 
 def _fail(e: BaseException) -> None:
@@ -67,13 +78,14 @@ def run(
         Path, typer.Option("--out", help="Parent folder of the outputs; a run writes OUT/<scenario name>/.")
     ] = Path("outputs"),
     model: Annotated[
-        str | None, typer.Option("--model", help="Override the location model: targets, lscp, mclp, pmedian, pcenter, budget_mclp, none.")
+        str | None, typer.Option("--model", help="Override the location model: targets, lscp, mclp, pmedian, pcenter, budget_mclp, none. Outputs then go to OUT/<scenario name>-<model>[-p<N>]/.")
     ] = None,
     p: Annotated[int | None, typer.Option("--p", help="Number of new sites for mclp / pmedian / pcenter.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
     """Run the main job: inputs -> network -> coverage -> new sites -> response -> costs -> outputs."""
-    from siteplan.pipeline import format_summary, run as run_pipeline
+    from siteplan.pipeline import format_summary
+    from siteplan.pipeline import run as run_pipeline
     from siteplan.scenario import load_scenario
 
     try:
@@ -86,6 +98,9 @@ def run(
         if model_over:
             overrides["model"] = model_over
         sc = load_scenario(scenario, **overrides)
+        if model_over:  # a run with another model never overwrites the scenario's own outputs
+            suffix = "-".join(f"{k}{v}" if k == "p" else str(v) for k, v in model_over.items())
+            sc = sc.model_copy(update={"name": f"{sc.name}-{suffix}"})
         if data is not None:
             sc = sc.model_copy(update={"base_dir": data.resolve()})
         result = run_pipeline(sc, out_dir=out, progress=not quiet)

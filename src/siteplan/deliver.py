@@ -8,6 +8,7 @@ previous outputs in place, if anything that looks like a PRC ID number reached a
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from siteplan.errors import PrivacyError
 from siteplan.report import ATTRIBUTION, write_manifest, write_summary_md
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,7 +39,7 @@ def labels_for(result: RunResult) -> dict[str, Any]:
     from datetime import date
 
     return {
-        "attribution": ATTRIBUTION,
+        "attribution": result.figures.get("attribution", ATTRIBUTION),
         "modelled": list(result.inputs.modelled_layers),
         "modelled_layers": ", ".join(result.inputs.modelled_layers),
         "scenario": result.scenario.name,
@@ -102,6 +104,28 @@ def _md_table(df: pd.DataFrame, cols: list[str]) -> str:
     return "\n".join(lines)
 
 
+def proposed_export(proposed: gpd.GeoDataFrame, threshold: int) -> gpd.GeoDataFrame:
+    """Proposed sites as handed out: ``children_newly_covered`` suppressed like village counts.
+
+    Counts 1 .. threshold-1 become ``"<10"``, with secondary suppression against the county
+    totals (:func:`siteplan.outputs.privacy.suppress_counts`); if that cannot protect them,
+    the column is withheld (``"x"``) with a warning.
+    """
+    from siteplan.outputs.privacy import SECONDARY_MARK, suppress_counts
+
+    if len(proposed) == 0 or "children_newly_covered" not in proposed:
+        return proposed
+    try:
+        out = suppress_counts(proposed, ["children_newly_covered"], group_cols=("county_code",),
+                              threshold=threshold)
+    except PrivacyError:
+        warnings.warn("children newly covered per proposed site cannot be protected against the "
+                      "county totals and are withheld ('x')", stacklevel=2)
+        out = proposed.copy()
+        out["children_newly_covered"] = pd.array([SECONDARY_MARK] * len(out), dtype="string")
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=proposed.crs)
+
+
 def _site_layers(result: RunResult) -> dict[str, gpd.GeoDataFrame]:
     inp = result.inputs
     care_types = result.scenario.care_sites.types
@@ -112,7 +136,7 @@ def _site_layers(result: RunResult) -> dict[str, gpd.GeoDataFrame]:
         "townships": inp.townships,
         "facilities": fac,
         "sites_existing": fac[fac["is_care_site"]].reset_index(drop=True),
-        "sites_proposed": result.plan.proposed,
+        "sites_proposed": proposed_export(result.plan.proposed, result.scenario.outputs.small_cell),
     }
     if result.catchments is not None and len(result.catchments):
         layers["catchments"] = result.catchments
@@ -162,8 +186,9 @@ def write_all(folder: Path, result: RunResult, under_served: pd.DataFrame,
     ).to_csv(folder / "villages.csv", index=False, encoding="utf-8-sig")
     result.targets_before.to_csv(folder / "targets_before.csv", index=False, encoding="utf-8-sig")
     result.targets_after.to_csv(folder / "targets.csv", index=False, encoding="utf-8-sig")
-    prop = result.plan.proposed
-    pd.DataFrame(prop.drop(columns="geometry")).assign(
+    prop = result.plan.proposed  # numeric counts: the maps and atlas suppress them themselves
+    prop_out = layers["sites_proposed"]
+    pd.DataFrame(prop_out.drop(columns="geometry")).assign(
         lon=prop.geometry.x.round(5) if len(prop) else [], lat=prop.geometry.y.round(5) if len(prop) else []
     ).to_csv(folder / "sites_proposed.csv", index=False, encoding="utf-8-sig")
     resp_cols = ["village_code", "village_name", "town_code", "county_code"] + [

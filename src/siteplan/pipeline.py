@@ -19,6 +19,7 @@ only when every stage succeeded (:func:`siteplan.staging.staged_output_dir`).
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -170,6 +171,16 @@ class _Stages:
             self._bar.close()
 
 
+def attribution_for(inp: Inputs) -> str:
+    """Credit line for the sources a run actually used (every map and output carries it)."""
+    parts = ["© OpenStreetMap contributors"]
+    if "admin units (grid)" not in inp.modelled_layers:  # Guangyuan-style inputs
+        parts.append("天地图 Tianditu")
+        if "seat_source" in inp.townships and (inp.townships["seat_source"].astype(str) == "geonames").any():
+            parts.append("GeoNames (CC BY 4.0)")
+    return "; ".join(parts)
+
+
 def _work_crs(sc: Scenario, villages: gpd.GeoDataFrame) -> Any:
     from pyproj import CRS
 
@@ -233,14 +244,28 @@ def load_inputs(sc: Scenario) -> Inputs:
     for key in ("counties", "villages", "facilities", "roads"):
         if sc.path(key) is None:
             raise ScenarioError(f"data.{key} is required (or give data.osm_file)", file=sc.source_file)
-    counties = io.load_counties(sc.path("counties"), repair=d.repair_geometry)
+    def datum(layer: str) -> str:
+        return d.coordinate_systems.get(layer, d.coordinate_system)
+
+    converted = [k for k in ("counties", "townships", "villages", "facilities", "roads")
+                 if sc.path(k) is not None and datum(k) != "wgs84"]
+    if converted:
+        warnings.warn(f"converting {', '.join(f'{k} ({datum(k)})' for k in converted)} to WGS84 "
+                      "(data.coordinate_system / data.coordinate_systems)", stacklevel=2)
+    # a GIS layer without a CRS takes data.crs only when the scenario sets it explicitly
+    layer_crs = d.crs if "crs" in d.model_fields_set else None
+    counties = io.load_counties(sc.path("counties"), crs=layer_crs, coordinate_system=datum("counties"),
+                                repair=d.repair_geometry)
     bounds = tuple(counties.total_bounds)
-    kw = dict(crs=d.crs, coordinate_system=d.coordinate_system, region_bounds=bounds)
-    townships = io.load_townships(sc.path("townships"), **kw) if sc.path("townships") else None
-    villages = io.load_villages(sc.path("villages"), townships=townships,
+    kw = dict(crs=d.crs, region_bounds=bounds)
+    townships = (io.load_townships(sc.path("townships"), coordinate_system=datum("townships"), **kw)
+                 if sc.path("townships") else None)
+    villages = io.load_villages(sc.path("villages"), townships=townships, coordinate_system=datum("villages"),
                                 require_children=sc.path("ledger") is None, **kw)
-    facilities = io.load_facilities(sc.path("facilities"), townships=townships, **kw)
-    roads = io.load_roads(sc.path("roads"), coordinate_system=d.coordinate_system, repair=d.repair_geometry)
+    facilities = io.load_facilities(sc.path("facilities"), townships=townships,
+                                    coordinate_system=datum("facilities"), **kw)
+    roads = io.load_roads(sc.path("roads"), crs=layer_crs, coordinate_system=datum("roads"),
+                          repair=d.repair_geometry)
     ledger = None
     if sc.path("ledger") is not None:
         as_of = None
@@ -440,10 +465,6 @@ def plan_sites(
     w = villages["children"].to_numpy(float)
     cost = cands["capex_cny"].to_numpy(float)
     m = sc.model
-    if m.capacitated and m.kind != "lscp":
-        raise ScenarioError(
-            f"model.capacitated is supported with model.kind = 'lscp', not '{m.kind}'",
-            file=sc.source_file)
     kw = dict(time_limit_s=m.time_limit_s, mip_gap=m.mip_gap)
     curve = None
     if m.kind == "targets":
@@ -483,17 +504,11 @@ def plan_sites(
     elif m.kind in ("mclp", "budget_mclp"):
         n_req = int(required.sum())
         p = None if m.p is None else (m.p if m.required_in_p else m.p + n_req)
-        if m.kind == "budget_mclp" and m.budget_cny is None:
-            raise ScenarioError("model.kind = 'budget_mclp' needs model.budget_cny", file=sc.source_file)
-        if m.kind == "mclp" and p is None and m.budget_cny is None:
-            raise ScenarioError("model.kind = 'mclp' needs model.p or model.budget_cny", file=sc.source_file)
         if m.heuristic and m.budget_cny is None:
             res = models.heuristic_mclp(A, w, p, required=required)
         else:
             res = models.solve_mclp(A, w, p=p, budget=m.budget_cny, cost=cost, required=required, **kw)
     elif m.kind in ("pmedian", "pcenter"):
-        if m.p is None:
-            raise ScenarioError(f"model.kind = '{m.kind}' needs model.p", file=sc.source_file)
         D = od.to_csr("time_s", offset=1e-6).tocsr()
         p = m.p if m.required_in_p else m.p + int(required.sum())
         if m.kind == "pmedian" and m.heuristic:
@@ -846,6 +861,11 @@ def _figures(sc, inp, v, cov_before, cov_after, targets_after, plan, costs, poli
         "n_unreachable": int((cov_after["status"] == "unreachable").sum()),
         "n_off_network": int((cov_after["status"] == "off_network").sum()),
         "model": sc.model.kind,
+        "model_objective_unit": {"targets": "CNY capex", "lscp": "CNY capex", "budget_mclp": "children covered",
+                                 "mclp": "children covered", "pmedian": "child-seconds",
+                                 "pcenter": "seconds (worst village)"}.get(sc.model.kind, ""),
+        "attribution": attribution_for(inp),
+        "n_police_stations": int((inp.facilities["facility_type"] == "police").sum()),
         "model_status": getattr(res, "status", "not run"),
         "model_objective": float(res.objective) if res is not None else None,
         "model_gap": float(res.gap) if res is not None else None,

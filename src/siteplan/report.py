@@ -82,7 +82,7 @@ def write_manifest(
         "stage_seconds": {k: round(float(v), 3) for k, v in stage_seconds.items()},
         "figures": figures,
         "modelled_layers": modelled_layers,
-        "attribution": ATTRIBUTION,
+        "attribution": figures.get("attribution", ATTRIBUTION),
         "outputs": sorted(outputs),
     }
     Path(path).write_text(json.dumps(doc, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
@@ -117,26 +117,34 @@ def format_figures(f: Mapping[str, Any]) -> str:
         f"  standard                 {f.get('standard', '')}",
         f"  covered now              villages {_pct(f.get('villages_covered_before'))}  children {_pct(f.get('children_covered_before'))}",
         f"  covered with the plan    villages {_pct(f.get('villages_covered_after'))}  children {_pct(f.get('children_covered_after'))}",
-        f"  townships with a site    {_pct(f.get('township_share_after'))} (target {_pct(f.get('township_target'))}) {'MET' if f.get('township_target_met') else 'NOT MET'}",
-        f"  villages with a site     {_pct(f.get('village_share_after'))} (target {_pct(f.get('village_target'))}) {'MET' if f.get('village_target_met') else 'NOT MET'}",
+        f"  townships with a site    {_pct(f.get('township_share_after'))} (target {_pct(f.get('township_target'))}) "
+        f"{'MET' if f.get('township_target_met') else 'NOT MET'}  [a care site in the township]",
+        f"  villages with a site     {_pct(f.get('village_share_after'))} (target {_pct(f.get('village_target'))}) "
+        f"{'MET' if f.get('village_target_met') else 'NOT MET'}  [a care site within {f.get('standard', '')}]",
         f"  model                    {f.get('model', '')}: {f.get('model_status', '')}"
         + (f", gap {_pct(f.get('model_gap'))}" if f.get("model_gap") else "")
-        + (f", objective {f.get('model_objective'):,.2f}" if isinstance(f.get("model_objective"), (int, float)) else ""),
+        + (f", objective {f.get('model_objective'):,.0f} {f.get('model_objective_unit', '')}".rstrip()
+           if isinstance(f.get("model_objective"), (int, float)) else ""),
         f"  new sites proposed       {f.get('n_proposed', 0)} ({f.get('n_new', 0)} new builds, {f.get('n_upgrade', 0)} upgrades)",
         f"  capex                    {_cny(f.get('capex_cny'))}",
         f"  opex per year            {_cny(f.get('opex_cny_per_year'))}",
         f"  staffing per year        {_cny(f.get('staff_cny_per_year'))}",
-        f"  police response          median {_minutes(f.get('police_median_s'))}, worst {_minutes(f.get('police_worst_s'))}"
-        + (f" ({f.get('police_worst_village', '')})" if f.get("police_worst_village") else ""),
+        (f"  police response          median {_minutes(f.get('police_median_s'))}, worst {_minutes(f.get('police_worst_s'))}"
+         + (f" ({f.get('police_worst_village', '')})" if f.get("police_worst_village") else ""))
+        if f.get("police_median_s") is not None else
+        ("  police response          no village reachable from a police station"
+         + (" (no police station in the data)" if f.get("n_police_stations") == 0 else "")),
     ]
-    for k, v in sorted(f.items()):
-        if k.startswith("police_share_within_"):
-            lines.append(f"  police within {k.removeprefix('police_share_within_'):<10} villages {_pct(v)}")
+    within = [(float(k.removeprefix("police_share_within_").removesuffix("min")), v)
+              for k, v in f.items() if k.startswith("police_share_within_")]
+    for mins, v in sorted(within):
+        lines.append(f"  police within {mins:g} min".ljust(27) + f"villages {_pct(v)}")
     if f.get("n_unreachable"):
         lines.append(f"  unreachable villages     {f['n_unreachable']} (see villages.csv 'status')")
     if f.get("out_dir"):
         lines.append(f"  outputs                  {f['out_dir']}")
-    lines.append(f"  data: {ATTRIBUTION}; modelled layers: {', '.join(f.get('modelled_layers', [])) or 'none'}")
+    lines.append(f"  data: {f.get('attribution', ATTRIBUTION)}; modelled layers: "
+                 f"{', '.join(f.get('modelled_layers', [])) or 'none'}")
     return "\n".join(lines)
 
 
@@ -163,7 +171,7 @@ def write_summary_md(path: str | Path, f: Mapping[str, Any], tables: Mapping[str
         text += [f"## {title}", "", table, ""]
     text.append("## Data and attribution")
     text.append("")
-    text.append(f"{ATTRIBUTION}.")
+    text.append(f"{f.get('attribution', ATTRIBUTION)}.")
     if f.get("modelled_layers"):
         text.append(
             "MODELLED layers (no public source; estimated by siteplan's own code and replaceable "

@@ -73,8 +73,13 @@ class DataConfig(_Section):
     cost_catalogue: str = "costs.toml"
     #: CRS of coordinates in CSV/Excel inputs (lon/lat columns) and of files without one.
     crs: str = "EPSG:4326"
-    #: Datum of the coordinates: "wgs84", or a Chinese offset system converted on read.
+    #: Datum of the coordinates of every layer: "wgs84", or a Chinese offset system
+    #: (GCJ-02: Amap/Tencent; BD-09: Baidu) converted to WGS84 on read.
     coordinate_system: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
+    #: Per-layer datum overriding coordinate_system, e.g. {villages = "gcj02"} when only the
+    #: village points came from Amap (keys: counties, townships, villages, facilities, roads).
+    coordinate_systems: dict[Literal["counties", "townships", "villages", "facilities", "roads"],
+                             Literal["wgs84", "gcj02", "bd09"]] = Field(default_factory=dict)
     #: Projected CRS for all metric work; "auto" picks the UTM zone of the data.
     work_crs: str = "EPSG:32648"
     #: Region label used on outputs.
@@ -236,7 +241,7 @@ class ModelConfig(_Section):
     default_capacity: int = Field(40, ge=1)
     time_limit_s: float = Field(120.0, gt=0)
     mip_gap: float = Field(0.0, ge=0)
-    #: Use the heuristic instead of the exact MILP (very large instances).
+    #: Use the heuristic instead of the exact MILP (very large instances; mclp, pmedian).
     heuristic: bool = False
     #: Existing (required) sites count towards p (True) or p new sites are added (False,
     #: the planner's usual question: "where do p new sites go?").
@@ -254,6 +259,21 @@ class ModelConfig(_Section):
             if not (w >= 0):
                 raise ValueError(f"risk weight for '{k}' must be >= 0, got {w}")
         return v
+
+
+def _check_model(m: ModelConfig) -> ModelConfig:
+    needs = {"pmedian": "p", "pcenter": "p", "budget_mclp": "budget_cny"}
+    if m.kind == "mclp" and m.p is None and m.budget_cny is None:
+        raise ValueError("model.kind = 'mclp' needs model.p (new sites; CLI --p N) or model.budget_cny")
+    if m.kind in needs and getattr(m, needs[m.kind]) is None:
+        flag = " (CLI --p N)" if needs[m.kind] == "p" else ""
+        raise ValueError(f"model.kind = '{m.kind}' needs model.{needs[m.kind]}{flag}")
+    if m.kind in ("lscp", "targets", "none") and m.p is not None:
+        raise ValueError(f"model.p is not used by model.kind = '{m.kind}'; remove it or choose mclp, "
+                         "pmedian or pcenter")
+    if m.capacitated and m.kind != "lscp":
+        raise ValueError(f"model.capacitated is supported with model.kind = 'lscp', not '{m.kind}'")
+    return m
 
 
 class ResponseConfig(_Section):
@@ -335,6 +355,7 @@ class Scenario(_Section):
 
     @model_validator(mode="after")
     def _standard_exists(self) -> Scenario:
+        _check_model(self.model)
         names = [s.name for s in self.standards]
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate standard names: {names}")
