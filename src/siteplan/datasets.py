@@ -573,11 +573,16 @@ def allocate_children(
     return out
 
 
-def _rng_edges(xy: np.ndarray) -> np.ndarray:
-    """Relative neighbourhood graph edges (i, j), i < j, of points ``xy`` (metres)."""
+def _delaunay_edges(xy: np.ndarray) -> np.ndarray:
+    """Delaunay triangulation edges (i, j), i < j, each once, in sorted order."""
     tri = Delaunay(xy)
     e = np.vstack([tri.simplices[:, [0, 1]], tri.simplices[:, [1, 2]], tri.simplices[:, [0, 2]]])
-    e = np.unique(np.sort(e, axis=1), axis=0)
+    return np.unique(np.sort(e, axis=1), axis=0)
+
+
+def _rng_edges(xy: np.ndarray) -> np.ndarray:
+    """Relative neighbourhood graph edges (i, j), i < j, of points ``xy`` (metres)."""
+    e = _delaunay_edges(xy)
     tree = cKDTree(xy)
     keep = np.ones(len(e), dtype=bool)
     for k, (i, j) in enumerate(e):
@@ -596,9 +601,7 @@ def _rng_edges(xy: np.ndarray) -> np.ndarray:
 
 def _gabriel_edges(xy: np.ndarray) -> np.ndarray:
     """Gabriel graph edges (i, j), i < j, of points ``xy`` (metres)."""
-    tri = Delaunay(xy)
-    e = np.vstack([tri.simplices[:, [0, 1]], tri.simplices[:, [1, 2]], tri.simplices[:, [0, 2]]])
-    e = np.unique(np.sort(e, axis=1), axis=0)
+    e = _delaunay_edges(xy)
     tree = cKDTree(xy)
     keep = np.ones(len(e), dtype=bool)
     for k, (i, j) in enumerate(e):
