@@ -34,6 +34,20 @@ def _pairs(cost_matrix: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[
     return i[ok], j[ok], d[ok], shape
 
 
+def _inputs(
+    cost_matrix: Any, weights: Any, required: Any, p: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int], np.ndarray, np.ndarray]:
+    """Checked inputs of the p-median and p-center models: the allowed pairs and shape
+    (:func:`_pairs`), the weights, the required mask; ``p`` must lie between the number of
+    required sites (at least 1) and the number of candidates."""
+    i, j, d, (n, m) = _pairs(cost_matrix)
+    w = as_vector(weights, n, "weights")
+    req = as_mask(required, m)
+    if not (max(1, int(req.sum())) <= p <= m):
+        raise InputError(f"p must be between {max(1, int(req.sum()))} and {m}, got {p}")
+    return i, j, d, (n, m), w, req
+
+
 def _assign(i: np.ndarray, j: np.ndarray, d: np.ndarray, n: int, open_mask: np.ndarray):
     """Nearest open allowed candidate for every demand (-1 none) and its cost."""
     k = open_mask[j]
@@ -141,11 +155,7 @@ def solve_pmedian(
     formulation. *INFORMS Journal on Computing* 23(4), 546-556.
     """
     t0 = time.perf_counter()
-    i, j, d, (n, m) = _pairs(cost_matrix)
-    w = as_vector(weights, n, "weights")
-    req = as_mask(required, m)
-    if not (max(1, int(req.sum())) <= p <= m):
-        raise InputError(f"p must be between {max(1, int(req.sum()))} and {m}, got {p}")
+    i, j, d, (n, m), w, req = _inputs(cost_matrix, weights, required, p)
     has = np.zeros(n, bool)
     has[i] = True
     bad = np.flatnonzero(~has & (w > 0))
@@ -369,11 +379,7 @@ def solve_pcenter(
     from siteplan.models.lscp import solve_lscp
 
     t0 = time.perf_counter()
-    i, j, d, (n, m) = _pairs(cost_matrix)
-    w = as_vector(weights, n, "weights")
-    req = as_mask(required, m)
-    if not (max(1, int(req.sum())) <= p <= m):
-        raise InputError(f"p must be between {max(1, int(req.sum()))} and {m}, got {p}")
+    i, j, d, (n, m), w, req = _inputs(cost_matrix, weights, required, p)
     k = w[i] > 0
     i, j, d = i[k], j[k], d[k]
     need = np.flatnonzero(w > 0)
