@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from siteplan.errors import ScenarioError
+from siteplan.errors import InputError, ScenarioError
 
 #: Facility types siteplan knows. Inputs with any other type are rejected.
 FACILITY_TYPES: dict[str, str] = {
@@ -428,6 +428,22 @@ def _format_validation_error(err: ValidationError, file: Path | None) -> Scenari
     return ScenarioError("; ".join(problems), file=file)
 
 
+def read_toml(path: Path, error: type[InputError], what: str) -> dict[str, Any]:
+    """Parse a UTF-8 TOML file (the scenario, the cost catalogue).
+
+    Raises ``error`` naming ``path`` when the file is missing ("{what} not found"), is not
+    valid TOML (line and column named) or is not UTF-8 text ("{what} must be UTF-8 text").
+    """
+    if not path.exists():
+        raise error(f"{what} not found", file=path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise error(f"not valid TOML: {e}", file=path) from None
+    except UnicodeDecodeError:
+        raise error(f"{what} must be UTF-8 text", file=path) from None
+
+
 def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
     """Read and validate a scenario TOML file.
 
@@ -451,14 +467,7 @@ def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
         (the closest valid key is suggested) or a bad value.
     """
     path = Path(path) if path is not None else DEFAULT_SCENARIO
-    if not path.exists():
-        raise ScenarioError("scenario file not found", file=path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(f"not valid TOML: {e}", file=path) from None
-    except UnicodeDecodeError:
-        raise ScenarioError("scenario file must be UTF-8 text", file=path) from None
+    raw = read_toml(path, ScenarioError, "scenario file")
     return scenario_from_dict(raw, base_dir=path.parent, source_file=path, **overrides)
 
 

@@ -76,14 +76,13 @@ from __future__ import annotations
 import difflib
 import math
 import re
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from siteplan.errors import CostCatalogueError
-from siteplan.scenario import FACILITY_TYPES
+from siteplan.scenario import FACILITY_TYPES, read_toml
 
 #: The default catalogue shipped with the default data.
 DEFAULT_CATALOGUE = Path(__file__).resolve().parents[3] / "data" / "guangyuan" / "costs.toml"
@@ -495,12 +494,5 @@ def load_catalogue(path: str | Path | None = None) -> CostCatalogue:
         Missing file, not valid TOML, or invalid content (see :func:`catalogue_from_dict`).
     """
     path = Path(path) if path is not None else DEFAULT_CATALOGUE
-    if not path.exists():
-        raise CostCatalogueError("cost catalogue not found", file=path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise CostCatalogueError(f"not valid TOML: {e}", file=path) from None
-    except UnicodeDecodeError:
-        raise CostCatalogueError("cost catalogue must be UTF-8 text", file=path) from None
+    raw = read_toml(path, CostCatalogueError, "cost catalogue")
     return catalogue_from_dict(raw, source_file=path)
