@@ -285,3 +285,25 @@ def test_village_pattern_is_shared_by_the_maps(tmp_path):
     shown = _re.findall(r'"children": "([^"]*)"', text)
     # villages appear in two layers (coverage and police time), each with the same pattern
     assert sorted(shown) == sorted(pattern["children"].tolist() * 2)
+
+
+def test_default_villages_no_single_hidden_cell_behind_a_published_total():
+    """On the real default table: no row with an exact total and exactly one hidden band, and no
+    township with a published total (>= 10) and exactly one hidden village cell (either would
+    be the total minus the shown cells)."""
+    from pathlib import Path
+
+    from siteplan.outputs.privacy import suppress_village_counts
+
+    src = Path(__file__).resolve().parents[1] / "data" / "guangyuan" / "villages.csv"
+    v = pd.read_csv(src, dtype={"village_code": str, "town_code": str, "county_code": str})
+    out = suppress_village_counts(v, 10)
+    bands = ["children_0_5", "children_6_13", "children_14_16"]
+    shown = out[["children", *bands]].apply(lambda c: c.str.fullmatch(r"\d+"))
+    exact_total = shown["children"]
+    assert not (exact_total & ((~shown[bands]).sum(axis=1) == 1)).any()
+    for col in ["children", *bands]:
+        for town, idx in out.groupby("town_code").groups.items():
+            total = int(v.loc[idx, col].sum())
+            hidden = int((~shown.loc[idx, col]).sum())
+            assert not (total >= 10 and hidden == 1), (col, town)

@@ -149,6 +149,10 @@ def _pattern(
         if k == 0 and forced is not None:  # hidden to protect a cell in the same row
             status = np.where(forced & (status == _SHOWN), _SECONDARY, status)
         sens = (status == _PRIMARY) | hid
+        if k == 0 and forced is not None:
+            # a cell hidden to protect its row's parts must not be recoverable from the group
+            # total either, or the parts it protects are exposed again
+            sens = sens | forced
         lo = np.where(hid, cells["lo_known"].to_numpy(), np.where(status == _PRIMARY, 1, t))
         status = np.where(hid, _SECONDARY, status)
         hidden_groups: dict = {}
@@ -218,10 +222,13 @@ def _joint_patterns(
         changed = False
         for i in np.flatnonzero(st_tot == _SHOWN):
             v, st = values[i], status[i]
-            if not (st == _PRIMARY).any():
+            if not (st != _SHOWN).any():
                 continue
-            sens = st == _PRIMARY
-            lo = np.where(sens, 1, t).astype(float)
+            # every hidden part is protected: a "<10" part keeps its full range 1..9, and an
+            # "x" part (hidden to protect a cell elsewhere in its column) must not be the
+            # total minus the shown parts, or the column's protection is undone
+            sens = st != _SHOWN
+            lo = np.where(st == _PRIMARY, 1, t).astype(float)
             new, ok = _protect(v, st, lo, sens, t)
             if not ok:
                 forced[row_total][i] = True
