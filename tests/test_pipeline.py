@@ -30,7 +30,9 @@ def test_default_run_writes_every_output(default_run):
                  "under_served.csv", "costs.xlsx", "summary.md", "manifest.json", "maps/city.html",
                  "atlas.pdf", "shapefile/data_dictionary.csv"):
         assert (folder / name).is_file(), name
-    assert [p.name for p in folder.parent.iterdir()] == ["guangyuan-default"]  # no temp folder left
+    # no temp folder left (.cache holds the OD cache shared by runs)
+    assert [p.name for p in folder.parent.iterdir() if p.name != ".cache"] == ["guangyuan-default"]
+    assert list((folder.parent / ".cache" / "od").glob("*.npz")), "OD costs cached for re-runs"
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert set(manifest["stage_seconds"]) >= {"load", "network", "travel", "coverage", "plan",
                                               "response", "costs", "outputs"}
@@ -109,7 +111,7 @@ def test_failed_late_stage_keeps_previous_outputs(default_run, monkeypatch):
         run(sc, out_dir=folder.parent)
     after = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     assert after == before
-    assert [p.name for p in folder.parent.iterdir()] == ["guangyuan-default"]
+    assert [p.name for p in folder.parent.iterdir() if p.name != ".cache"] == ["guangyuan-default"]
 
 
 def test_input_failing_in_plan_stage_keeps_previous_outputs(default_run):
