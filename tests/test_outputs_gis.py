@@ -130,3 +130,16 @@ def test_empty_layer_and_suppressed_text_counts(tmp_path, layers):
     assert back["children"].tolist() == v["children"].tolist()
     write_shapefiles(tmp_path / "shp", {"villages": v, "sites_proposed": empty})
     assert read_shapefiles(tmp_path / "shp")["villages"]["children"].tolist() == v["children"].tolist()
+
+
+def test_every_pipeline_field_family_has_a_description():
+    from siteplan.outputs.gis import field_doc
+
+    for name in ("walk_30min_covered", "walk_30min_covered_before", "drive_15min_time_s",
+                 "police_within_15min", "police_backup_id", "escort_rescue_station_time_s",
+                 "escort_welfare_home_id", "escort_village_committee_own", "access_2sfca",
+                 "nearest_site_type", "status_before", "is_care_site"):
+        desc, _ = field_doc(name)
+        assert desc, name
+    assert field_doc("police_within_15min")[0] == "police reach the village within 15min"
+    assert field_doc("no_such_field_xyz") == ("", "")

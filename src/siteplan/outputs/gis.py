@@ -92,6 +92,42 @@ FIELD_DOCS: dict[str, tuple[str, str]] = {
 
 _CODE_COL = re.compile(r"(_code|_id)$|^site_id$")
 
+#: (regex on the full name, description template, unit) for families of fields whose names
+#: carry a standard, a facility type or a time limit; ``{0}`` is the first group.
+FIELD_PATTERNS: tuple[tuple[str, str, str], ...] = (
+    (r"^(.+)_covered_before$", "covered under service standard '{0}' before the plan", "bool"),
+    (r"^(.+)_covered$", "covered under service standard '{0}'", "bool"),
+    (r"^(.+)_site_id$", "id of the care site that serves the village under '{0}'", "text"),
+    (r"^(.+)_time_s$", "travel time ({0})", "s"),
+    (r"^(.+)_dist_m$", "road distance ({0})", "m"),
+    (r"^police_within_(.+)$", "police reach the village within {0}", "bool"),
+    (r"^police_backup_id$", "facility_id of the second-nearest police station", "text"),
+    (r"^police_(reason|dist_m)$", "police response: {0} (reason = why unreachable)", ""),
+    (r"^escort_(.+)_id$", "nearest '{0}' a child is escorted to (village -> facility)", "text"),
+    (r"^escort_(.+)_reason$", "why no '{0}' can be reached ('' = reached)", "text"),
+    (r"^escort_village_committee_own$", "the village's own committee is the escort target", "bool"),
+    (r"^(.+)_children_(not_)?covered$", "children (not) covered under '{0}' (suppressed)", "children"),
+    (r"^nearest_(.+)_type$", "type of the nearest care site ({0})", "text"),
+    (r"^status_before$", "coverage status before the plan (see status)", "text"),
+    (r"^access_2sfca$", "2SFCA accessibility: site places per child within the standard "
+                        "(Luo & Wang 2003)", "places/child"),
+    (r"^off_network$", "farther than the maximum snap distance from any road", "bool"),
+    (r"^is_care_site$", "facility type counts as a care site in this scenario", "bool"),
+    (r"^host_facility_id$", "existing facility upgraded into the site ('' = new build)", "text"),
+    (r"^(max_time_s|n_nodes|node|mode)$", "catchment: {0}", ""),
+)
+
+
+def field_doc(name: str) -> tuple[str, str]:
+    """(description, unit) of an output field: :data:`FIELD_DOCS`, then :data:`FIELD_PATTERNS`."""
+    if name in FIELD_DOCS:
+        return FIELD_DOCS[name]
+    for pattern, template, unit in FIELD_PATTERNS:
+        m = re.match(pattern, name)
+        if m:
+            return template.format(*(g or "" for g in m.groups())), unit
+    return "", ""
+
 
 def shapefile_field_names(columns: list[str]) -> dict[str, str]:
     """Stable short dBase field names (<= 10 ASCII characters, unique ignoring case).
@@ -247,9 +283,7 @@ def write_shapefiles(
         if not cpg.exists() or cpg.read_text().strip().upper() != "UTF-8":
             cpg.write_text("UTF-8", encoding="ascii")
         for c in cols:
-            desc, unit = FIELD_DOCS.get(c, ("", ""))
-            if not desc and str(c).endswith("_covered"):
-                desc, unit = (f"covered under service standard '{c[: -len('_covered')]}'", "bool")
+            desc, unit = field_doc(str(c))
             rows.append({"layer": name, "file": file, "shapefile_field": mapping[c],
                          "full_name": c, "description": desc, "unit": unit,
                          "dtype": str(gdf[c].dtype)})
