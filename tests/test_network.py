@@ -727,3 +727,62 @@ def test_contract_bridges_chains_and_drops_dead_ends():
     assert out == {(a, b): 300.0, (b, a): 300.0}
     keep6 = netmod._contract(g, np.array([0, 6]))[5]
     assert keep6[6] >= 0 and keep6[5] < 0  # the dead end leading to a kept node stays (bridged)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_parallel_pruned_od_equals_serial_and_networkx(seed, monkeypatch):
+    """Threaded searches (blocks of sources) and target-distance pruning change nothing.
+
+    Integer lengths (exact sums), one-way roads and chains, cutoff at an attained value so
+    that boundary pairs exist; both search sides (more origins or more destinations).
+    """
+    net, edges = random_road_network(seed, n_core=40, integer=True)
+    G = reference_graph(edges)
+    rng = np.random.default_rng(400 + seed)
+    ids = net.node_id.tolist()
+    orig = sorted(rng.choice(ids, size=len(ids) // 2, replace=False).tolist())
+    dest = sorted(rng.choice(ids, size=len(ids) // 3, replace=False).tolist())
+    want = {}
+    for s in orig:
+        for t, val in nx.single_source_dijkstra_path_length(G, s, weight="t").items():
+            if t in set(dest):
+                want[(s, t)] = val
+    fin = sorted(v for v in want.values() if v > 0)
+    cutoff = float(fin[len(fin) // 3])
+
+    def run(threads, prune, o=orig, d=dest, **kw):
+        monkeypatch.setattr(netmod, "THREADS", threads)
+        monkeypatch.setattr(netmod, "_MIN_PARALLEL_SOURCES", 1)
+        monkeypatch.setattr(netmod, "_MIN_PRUNE_SOURCES", 1 if prune else 10**9)
+        return od_costs(net, snap_frame(net, o), snap_frame(net, d), "drive", **kw)
+
+    for o, d in ((orig, dest), (dest, orig)):
+        for kw in ({"cutoff_s": cutoff}, {"cutoff_s": None}, {"weight": "distance", "cutoff_m": cutoff * 10},
+                   {"cutoff_m": cutoff * 10}):
+            ref = run(1, False, o, d, **kw)
+            for threads, prune in ((1, True), (2, False), (3, True)):
+                got = run(threads, prune, o, d, **kw)
+                for a in ("origin", "dest", "time_s", "dist_m"):
+                    assert np.array_equal(getattr(got, a), getattr(ref, a)), (threads, prune, kw, a)
+    # and the serial result is networkx's, boundary pairs included
+    od = run(3, True, cutoff_s=cutoff)
+    got = {(orig[i], dest[j]): t for i, j, t in zip(od.origin.tolist(), od.dest.tolist(), od.time_s.tolist(),
+                                                    strict=True)}
+    assert got == {k: v for k, v in want.items() if v <= cutoff}
+    assert any(v == cutoff for v in got.values())
+
+
+def test_n_threads_setting(monkeypatch):
+    monkeypatch.setattr(netmod, "THREADS", None)
+    monkeypatch.setenv("SITEPLAN_THREADS", "3")
+    assert netmod.n_threads() == 3
+    monkeypatch.setattr(netmod, "THREADS", 1)
+    assert netmod.n_threads() == 1
+    monkeypatch.setattr(netmod, "THREADS", None)
+    monkeypatch.setenv("SITEPLAN_THREADS", "many")
+    with pytest.raises(ValueError, match="SITEPLAN_THREADS"):
+        netmod.n_threads()
+    monkeypatch.delenv("SITEPLAN_THREADS")
+    import numba
+
+    assert netmod.n_threads() == numba.get_num_threads()

@@ -26,7 +26,13 @@ Conventions
   the graph is reduced for the call's sources and targets (dead-end trees without any of
   them removed, degree-2 chains bridged by one edge; exact). Each search resets only the
   nodes it touched, so with a cutoff its cost follows the area within reach, not the
-  network size, and the non-minimised quantity is summed in the same pass. The kernels
+  network size, and the non-minimised quantity is summed in the same pass. With a cutoff
+  and many sources, nodes from which no target is within the remaining budget are not
+  queued (one extra search gives each node's distance to its nearest target; exact).
+  Sources are searched in blocks on ``n_threads()`` threads (module setting ``THREADS``,
+  else the ``SITEPLAN_THREADS`` environment variable, else ``numba.get_num_threads()``);
+  blocks are joined in source order, so the result does not depend on the thread count.
+  The kernels
   are compiled on first use (``numba.njit(cache=True)``: a few seconds once, then loaded
   from numba's cache). See ``benchmarks/bench_od.py`` for measured times against networkx
   and pandana.
@@ -80,6 +86,7 @@ __all__ = [
     "pair_costs",
     "components",
     "component_of",
+    "n_threads",
 ]
 
 #: Class speeds at or below this (km/h) mean "this mode may not use this road class".
@@ -1015,7 +1022,7 @@ def _grow(o_s, o_t, o_1, o_2, m):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _od_kernel(indptr, indices, w1, w2, leaf, sources, tgt_of, lim):  # pragma: no cover - compiled
+def _od_kernel(indptr, indices, w1, w2, leaf, sources, tgt_of, lim, h, hlim):  # pragma: no cover - compiled
     """One bounded Dijkstra search per source; pairs (source, target) found within lim.
 
     Parameters
@@ -1032,6 +1039,14 @@ def _od_kernel(indptr, indices, w1, w2, leaf, sources, tgt_of, lim):  # pragma: 
         Target number of each node, -1 for nodes that are not targets.
     lim : float
         Largest primary distance kept (inclusive); ``inf`` = no limit.
+    h : ndarray, shape (n,), float64
+        Lower bound of the primary distance from each node to the nearest target (e.g. that
+        distance itself, inf if none within ``lim``; zeros = no pruning).
+    hlim : float
+        A node v reached at distance d is not queued when ``d + h[v] > hlim``: no target
+        within ``lim`` can be reached through it. ``hlim`` is ``lim`` plus a relative
+        margin of 1e-9 for rounding (the sums are formed in a different order), so pruning
+        never drops a pair.
 
     Returns
     -------
@@ -1079,7 +1094,7 @@ def _od_kernel(indptr, indices, w1, w2, leaf, sources, tgt_of, lim):  # pragma: 
             for e in range(indptr[u], indptr[u + 1]):
                 v = indices[e]
                 nd1 = du1 + w1[e]
-                if nd1 > lim:
+                if nd1 > lim or nd1 + h[v] > hlim:
                     continue
                 if leaf[v]:  # only reachable from u: final now, never queued
                     t = tgt_of[v]
@@ -1305,6 +1320,53 @@ def _contract_kernel(indptr, indices, w1, w2, und_ptr, und_idx, kept):  # pragma
 
 #: Sources per kernel call (Ctrl-C is only seen between calls).
 _SOURCES_PER_CALL = 512
+#: Threads for the per-source OD searches (:func:`od_costs`, :func:`nearest` with k > 1).
+#: None = the ``SITEPLAN_THREADS`` environment variable if set, else
+#: ``numba.get_num_threads()`` (all cores, or ``NUMBA_NUM_THREADS``). 1 = serial. Results
+#: do not depend on it (see :func:`_search`).
+THREADS: int | None = None
+#: Fewest sources for which the searches are split over threads.
+_MIN_PARALLEL_SOURCES = 64
+#: Fewest sources for which bounded searches are pruned by the distance to the nearest
+#: target (one extra multi-source search; see :func:`_to_targets`).
+_MIN_PRUNE_SOURCES = 64
+
+
+def _to_targets(c_ptr, c_idx, c_w1, c_leaf, c_tgt, lim):
+    """Primary distance from every node to its nearest target within ``lim`` (inf beyond).
+
+    One multi-source search from all targets on the transposed graph. Used by
+    :func:`_od_kernel` to skip nodes from which no target can be reached in time: a
+    target t found through v has d(s, t) >= d(s, v) + h(v), so skipping v when that
+    exceeds the limit loses no pair and changes no label.
+    """
+    m = len(c_ptr) - 1
+    rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(c_ptr))
+    order = np.argsort(c_idx, kind="stable")
+    t_ptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(np.bincount(c_idx, minlength=m), out=t_ptr[1:])
+    t_idx = np.ascontiguousarray(rows[order])
+    t_w = np.ascontiguousarray(c_w1[order])
+    tn = np.flatnonzero(c_tgt >= 0).astype(np.int64)
+    z = np.zeros(len(tn))
+    h, _, _ = _multi_kernel(t_ptr, t_idx, t_w, t_w, c_leaf, tn, z, z, np.arange(len(tn), dtype=np.int64),
+                            float(lim))
+    return h
+
+
+def n_threads() -> int:
+    """Threads the OD searches will use (see :data:`THREADS`)."""
+    if THREADS is not None:
+        return max(1, int(THREADS))
+    env = os.environ.get("SITEPLAN_THREADS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise ValueError(f"SITEPLAN_THREADS must be an integer, got {env!r}") from None
+    import numba
+
+    return max(1, int(numba.get_num_threads()))
 
 
 def _contract(g: _Graph, kept_nodes: np.ndarray):
@@ -1319,7 +1381,12 @@ def _search(g: _Graph, sources: np.ndarray, tgt_of: np.ndarray, lim: float):
 
     The graph is first reduced to what paths between the sources and targets can use
     (:func:`_contract_kernel`, one O(nodes + edges) pass), then searched with
-    :func:`_od_kernel`.
+    :func:`_od_kernel`: with a finite ``lim`` and at least ``_MIN_PRUNE_SOURCES`` sources,
+    pruned by the distance to the nearest target (:func:`_to_targets`); with at least
+    ``_MIN_PARALLEL_SOURCES`` sources, in blocks of consecutive sources on
+    :func:`n_threads` threads (the kernel releases the GIL; each call has its own work
+    arrays). Blocks are concatenated in source order, so the output is the same, element for
+    element, whatever the thread count or pruning.
 
     Parameters
     ----------
@@ -1344,11 +1411,27 @@ def _search(g: _Graph, sources: np.ndarray, tgt_of: np.ndarray, lim: float):
     c_tgt = np.full(len(c_ptr) - 1, -1, dtype=np.int64)
     c_tgt[new_id[tn]] = tgt_of[tn]
     c_src = new_id[src]
-    out = []
-    for c0 in range(0, len(src), _SOURCES_PER_CALL):
-        a, b, p1, p2 = _od_kernel(c_ptr, c_idx, c_w1, c_w2, c_leaf, c_src[c0:c0 + _SOURCES_PER_CALL],
-                                  c_tgt, float(lim))
-        out.append((a + c0, b, p1, p2))
+    h, hlim = np.zeros(len(c_ptr) - 1), np.inf
+    if np.isfinite(lim) and len(src) >= _MIN_PRUNE_SOURCES:
+        h = _to_targets(c_ptr, c_idx, c_w1, c_leaf, c_tgt, lim)
+        hlim = lim + abs(lim) * 1e-9
+    nth = n_threads() if len(src) >= _MIN_PARALLEL_SOURCES else 1
+    # blocks of consecutive sources; ~4 per thread balance uneven search sizes
+    step = _SOURCES_PER_CALL if nth == 1 else max(8, min(_SOURCES_PER_CALL, -(-len(src) // (4 * nth))))
+    starts = list(range(0, len(src), step))
+
+    def run(c0: int):
+        a, b, p1, p2 = _od_kernel(c_ptr, c_idx, c_w1, c_w2, c_leaf, c_src[c0:c0 + step], c_tgt, float(lim),
+                                  h, float(hlim))
+        return a + c0, b, p1, p2
+
+    if nth == 1 or len(starts) == 1:
+        out = [run(c0) for c0 in starts]
+    else:  # the kernel releases the GIL; map keeps block order, so the result is the serial one
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(nth, len(starts))) as ex:
+            out = list(ex.map(run, starts))
     if not out:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0)
     return tuple(np.concatenate([o[k] for o in out]) for k in range(4))
