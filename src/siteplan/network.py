@@ -1342,6 +1342,28 @@ _MIN_PARALLEL_SOURCES = 64
 _MIN_PRUNE_SOURCES = 64
 
 
+@njit(cache=True, nogil=True)
+def _transpose_kernel(ptr, idx, w):  # pragma: no cover - compiled
+    """CSR of the transposed graph (counting sort, O(nodes + edges); rows stay sorted)."""
+    m = ptr.shape[0] - 1
+    t_ptr = np.zeros(m + 1, np.int64)
+    for e in range(idx.shape[0]):
+        t_ptr[idx[e] + 1] += 1
+    for v in range(m):
+        t_ptr[v + 1] += t_ptr[v]
+    pos = t_ptr[:m].copy()
+    t_idx = np.empty(idx.shape[0], np.int64)
+    t_w = np.empty(idx.shape[0])
+    for u in range(m):
+        for e in range(ptr[u], ptr[u + 1]):
+            v = idx[e]
+            p = pos[v]
+            t_idx[p] = u
+            t_w[p] = w[e]
+            pos[v] = p + 1
+    return t_ptr, t_idx, t_w
+
+
 def _to_targets(c_ptr, c_idx, c_w1, c_leaf, c_tgt, lim):
     """Primary distance from every node to its nearest target within ``lim`` (inf beyond).
 
@@ -1350,13 +1372,7 @@ def _to_targets(c_ptr, c_idx, c_w1, c_leaf, c_tgt, lim):
     target t found through v has d(s, t) >= d(s, v) + h(v), so skipping v when that
     exceeds the limit loses no pair and changes no label.
     """
-    m = len(c_ptr) - 1
-    rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(c_ptr))
-    order = np.argsort(c_idx, kind="stable")
-    t_ptr = np.zeros(m + 1, dtype=np.int64)
-    np.cumsum(np.bincount(c_idx, minlength=m), out=t_ptr[1:])
-    t_idx = np.ascontiguousarray(rows[order])
-    t_w = np.ascontiguousarray(c_w1[order])
+    t_ptr, t_idx, t_w = _transpose_kernel(c_ptr, c_idx, c_w1)
     tn = np.flatnonzero(c_tgt >= 0).astype(np.int64)
     z = np.zeros(len(tn))
     h, _, _ = _multi_kernel(t_ptr, t_idx, t_w, t_w, c_leaf, tn, z, z, np.arange(len(tn), dtype=np.int64),
@@ -1668,7 +1684,8 @@ def od_costs(
         k = p2 <= cut2
         isrc, itgt, p1, p2 = isrc[k], itgt[k], p1[k], p2[k]
     t, d = (p1, p2) if weight == "time" else (p2, p1)
-    order = np.lexsort((itgt, isrc))
+    # (origin, dest) pairs are unique, so sorting the combined key gives the lexsort order
+    order = np.argsort(isrc.astype(np.int64) * max(len(s_d), 1) + itgt)
     res = ODCosts(isrc[order].astype(np.int64), itgt[order].astype(np.int64), t[order], d[order],
                   len(s_o), len(s_d), oi, di)
     if path is not None:
