@@ -14,6 +14,13 @@ Measured in the same run:
    siteplan ``nearest(k=1, from_destinations=True)`` vs networkx
    ``multi_source_dijkstra_path_length`` (distances only) + a pass to find which station.
 
+Threads: siteplan's OD searches run in blocks of sources on ``siteplan.network.n_threads()``
+threads (``numba.get_num_threads()`` unless ``SITEPLAN_THREADS`` or ``THREADS`` says
+otherwise); the script prints that number and also times the OD with one thread. The
+networkx baseline is single-threaded (pure Python), and so is siteplan's nearest (one
+multi-source search). Ratios against networkx with more than one thread are therefore
+not like for like; the one-thread OD row is.
+
 siteplan's searches are numba-compiled kernels: their one-time compile cost is reported
 separately (a fresh process with an empty numba cache), and they are warmed up before the
 timed runs, as the networkx and pandana graphs are built before theirs.
@@ -169,9 +176,16 @@ def main(argv: list[str] | None = None) -> int:
 
     import networkx as nx
 
-    from siteplan.network import nearest, od_costs, snap
+    import os
+
+    import siteplan.network as spnet
+    from siteplan.network import n_threads, nearest, od_costs, snap
 
     print(f"siteplan OD benchmark (seed {a.seed}{', --small' if a.small else ''})")
+    nth = n_threads()
+    print(f"  siteplan threads for OD searches: {nth} (os.cpu_count() {os.cpu_count()}, "
+          f"SITEPLAN_THREADS={os.environ.get('SITEPLAN_THREADS', 'unset')}); networkx: 1 thread; "
+          f"load average {os.getloadavg()[0]:.2f}")
     t_imp, t_cold, t_warm = compile_cost()
     print(f"  numba kernels, fresh process, empty cache: first od_costs + nearest {t_cold:.2f} s "
           f"(compile), second {t_warm:.3f} s; import siteplan.network {t_imp:.2f} s")
@@ -208,6 +222,12 @@ def main(argv: list[str] | None = None) -> int:
         net._graph("drive", "distance", True, True)
     od, t_sp = timed("siteplan od_costs (dist + time along path)",
                      lambda: od_costs(net, zv, zc, "drive", weight="distance", cutoff_m=cutoff_m), a.repeat)
+    saved = spnet.THREADS
+    spnet.THREADS = 1
+    od_1t, t_sp_1t = timed("siteplan od_costs, 1 thread (same, serial)",
+                           lambda: od_costs(net, zv, zc, "drive", weight="distance", cutoff_m=cutoff_m), a.repeat)
+    spnet.THREADS = saved
+    assert all(np.array_equal(getattr(od_1t, k), getattr(od, k)) for k in ("origin", "dest", "time_s", "dist_m"))
     od1, t_sp1 = timed("siteplan od_costs secondary=False (dist only)",
                        lambda: od_costs(net, zv, zc, "drive", weight="distance", cutoff_m=cutoff_m,
                                         secondary=False), a.repeat)
@@ -294,8 +314,10 @@ def main(argv: list[str] | None = None) -> int:
     # ---------------------------------------------------------------- summary
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("\nsummary")
-    print(f"  OD: siteplan {t_sp:.3f} s, networkx {t_nx:.3f} s -> "
-          f"{t_nx / t_sp:.1f}x faster than networkx (target >= 30x)")
+    print(f"  OD: siteplan {t_sp:.3f} s ({nth} thread{'s' if nth > 1 else ''}), networkx {t_nx:.3f} s "
+          f"(1 thread) -> {t_nx / t_sp:.1f}x faster than networkx (target >= 30x)")
+    print(f"      siteplan 1 thread {t_sp_1t:.3f} s -> {t_nx / t_sp_1t:.1f}x (like for like); "
+          f"threads gave {t_sp_1t / t_sp:.2f}x")
     print(f"      siteplan dist-only {t_sp1:.3f} s -> {t_nx / t_sp1:.1f}x; "
           f"with graph build {s_g.seconds + t_sp:.3f} s -> {t_nx / (s_g.seconds + t_sp):.1f}x")
     if s_pd is not None:
@@ -303,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{t_pd / t_sp:.2f}x faster than pandana query, "
               f"{(t_pd + s_pdb.seconds) / t_sp:.2f}x pandana build+query")
     print(f"      siteplan OD peak traced memory {od_peak:.1f} MB (target < 300 MB)")
-    print(f"  nearest station: siteplan {t_ns:.3f} s, networkx {t_nm:.3f} s -> "
+    print(f"  nearest station: siteplan {t_ns:.3f} s, networkx {t_nm:.3f} s (both 1 thread) -> "
           f"{t_nm / t_ns:.1f}x (target >= 30x); peak {ns_peak:.1f} MB")
     print(f"  numba compile once per machine (empty cache) {t_cold:.2f} s; first call of a process "
           f"(cache load) {s_first.seconds:.2f} s; neither is in the timings above")
