@@ -1641,8 +1641,13 @@ def od_costs(
     quantity is carried along in the same search; among equally short paths the one with
     the smallest non-minimised quantity is reported (see the module notes on ties).
 
-    Memory: O(n_nodes + n_edges) working arrays (a few MB for 1e5 nodes) plus ~32 bytes
-    per pair kept; no (sources x nodes) matrix is ever held, whatever the network size.
+    With a cutoff and many sources, nodes from which no destination is within the
+    remaining budget are not queued (exact). Sources are searched in blocks on
+    :func:`n_threads` threads; the result does not depend on the thread count.
+
+    Memory: O(n_nodes + n_edges) working arrays per thread (a few MB for 1e5 nodes) plus
+    ~32 bytes per pair kept; no (sources x nodes) matrix is ever held, whatever the
+    network size.
 
     References
     ----------
