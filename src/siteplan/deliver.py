@@ -38,7 +38,7 @@ def labels_for(result: RunResult) -> dict[str, Any]:
     """Labels every map and sheet carries: attribution, modelled layers, scenario, date."""
     from datetime import date
 
-    return {
+    out = {
         "attribution": result.figures.get("attribution", ATTRIBUTION),
         "modelled": list(result.inputs.modelled_layers),
         "modelled_layers": ", ".join(result.inputs.modelled_layers),
@@ -47,6 +47,10 @@ def labels_for(result: RunResult) -> dict[str, Any]:
         "date": date.today().isoformat(),
         "standard": result.scenario.standard().name,
     }
+    if "Tianditu" not in out["attribution"]:  # not a Chinese region: no map-review (审图号) note
+        out["release_note"] = "Working map, not for publication."
+        out["release_note_web"] = "illustrative, not for publication"
+    return out
 
 
 def village_export(villages: gpd.GeoDataFrame, scenario: Any) -> gpd.GeoDataFrame:

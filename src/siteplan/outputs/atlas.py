@@ -21,6 +21,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -111,12 +112,22 @@ def _rc(font_name: str) -> dict:
     }
 
 
-def _to_atlas(name: str, gdf: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+def _to_atlas(name: str, gdf: gpd.GeoDataFrame | None, crs: Any = ATLAS_CRS) -> gpd.GeoDataFrame | None:
     if gdf is None:
         return None
     if gdf.crs is None:
         raise CRSError(f"atlas layer '{name}' has no CRS (expected EPSG:4326)")
-    return gdf.to_crs(ATLAS_CRS)
+    return gdf.to_crs(crs)
+
+
+def atlas_crs(counties: gpd.GeoDataFrame) -> Any:
+    """Projected CRS of the atlas pages: the UTM zone of the region (EPSG:32648 for Guangyuan),
+    so the scale bar is true; :data:`ATLAS_CRS` when the zone cannot be estimated."""
+    try:
+        crs = counties.estimate_utm_crs()
+    except Exception:  # noqa: BLE001 - empty or degenerate layer: keep the default
+        return ATLAS_CRS
+    return crs if crs is not None else ATLAS_CRS
 
 
 def _size(text: str, threshold: int) -> float:
@@ -186,14 +197,21 @@ def render_page(
     font = font or find_cjk_font()[0]
     if _shown is None:
         _shown = suppress_village_counts(villages, threshold)["children"]
-    cty = _to_atlas("counties", counties)
-    vil = _to_atlas("villages", villages)
-    twn = _to_atlas("townships", townships)
-    fac = _to_atlas("facilities", facilities)
-    sp = _to_atlas("sites_proposed", sites_proposed)
-    rd = _to_atlas("roads", roads)
+    if counties.crs is None:
+        raise CRSError("atlas layer 'counties' has no CRS (expected EPSG:4326)")
+    crs = atlas_crs(counties)
+    cty = _to_atlas("counties", counties, crs)
+    vil = _to_atlas("villages", villages, crs)
+    twn = _to_atlas("townships", townships, crs)
+    fac = _to_atlas("facilities", facilities, crs)
+    sp = _to_atlas("sites_proposed", sites_proposed, crs)
+    rd = _to_atlas("roads", roads, crs)
     region = str(labels.get("region_name") or labels.get("region") or "广元市")
-    cat = _to_atlas("catchments", catchments)
+    cat = _to_atlas("catchments", catchments, crs)
+    from pyproj import CRS as _CRS
+
+    crs_label = f"{_CRS.from_user_input(crs).name} (EPSG:{_CRS.from_user_input(crs).to_epsg()})"
+    release_note = labels.get("release_note", RELEASE_NOTE)
 
     import matplotlib as mpl
 
@@ -387,7 +405,7 @@ def render_page(
         foot = (f"数据来源 Sources: {labels.get('attribution', '')}"
                 + (f"\n模拟图层 Modelled layers: {'、'.join(map(str, modelled))}（非实测 not surveyed）"
                    if modelled else "")
-                + f"\n坐标系 CRS: WGS 84 / UTM 48N (EPSG:32648)。{RELEASE_NOTE}")
+                + f"\n坐标系 CRS: {crs_label}。{release_note}")
         fig.text(0.02, 0.012, foot, fontsize=8.5, va="bottom", ha="left", color="#333",
                  linespacing=1.45, parse_math=False)
     return fig

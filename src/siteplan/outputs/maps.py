@@ -583,8 +583,9 @@ def make_map(
     _Legend(_legend_html(labels, threshold, police_minutes,
                          catchments is not None and len(catchments) > 0),
             "bottom:42px;left:10px;max-height:72%;overflow:auto").add_to(m)
-    _Legend(note + "数据来源 sources: " + _esc(attribution)
-            + "<br>示意图，非正式出版地图 (公开使用须取得审图号) — illustrative, not for publication",
+    release = labels.get("release_note_web", "示意图，非正式出版地图 (公开使用须取得审图号) — "
+                                             "illustrative, not for publication")
+    _Legend(note + "数据来源 sources: " + _esc(attribution) + (f"<br>{_esc(release)}" if release else ""),
             "bottom:30px;right:10px;max-width:34%;font-size:11px").add_to(m)
     parts = [a.strip() for a in attribution.split(";") if a.strip()]
     if tiles == "osm":  # the tile layer already credits OpenStreetMap
