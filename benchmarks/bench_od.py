@@ -174,9 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     n_side, n_v, n_c, n_s = (60, 300, 400, 10) if a.small else (245, 2500, 3000, 60)
     cutoff_m = 15000.0
 
-    import networkx as nx
-
     import os
+
+    import networkx as nx
 
     import siteplan.network as spnet
     from siteplan.network import n_threads, nearest, od_costs, snap
