@@ -786,3 +786,51 @@ def test_n_threads_setting(monkeypatch):
     import numba
 
     assert netmod.n_threads() == numba.get_num_threads()
+
+
+def _multi_reference(g, seeds, d1, d2, lab, lim, query):
+    """The multi-source search on the whole graph reduced for these nodes (no core)."""
+    c_ptr, c_idx, c_w1, c_w2, c_leaf, new_id = netmod._contract(g, np.concatenate([seeds, query]))
+    a, b, c = netmod._multi_kernel(c_ptr, c_idx, c_w1, c_w2, c_leaf, new_id[seeds], d1, d2, lab, float(lim))
+    q = new_id[query]
+    return a[q], b[q], c[q]
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("integer", [True, False])
+def test_core_search_equals_whole_graph_search(seed, integer):
+    """The point-independent core (pieces with a seed restored, other queries read from their
+    piece's boundary) gives the same times, distances along the path and labels, ties included,
+    as the search on the graph reduced for the call; seeds and queries often share a chain or a
+    dead-end tree, and some sit on other components."""
+    net, _ = random_road_network(seed, n_core=12 + seed, integer=integer)
+    rng = np.random.default_rng(900 + seed)
+    for reverse in (False, True):
+        g = net._graph("drive", "time", reverse, True)
+        core = g.core
+        removed = np.flatnonzero(core.core_id < 0)
+        assert len(removed)  # chains and trees exist, so the core path is exercised
+        for n_seed in (1, 3, 8):
+            seeds = rng.choice(g.n, size=n_seed, replace=False).astype(np.int64)
+            query = np.unique(np.concatenate([rng.choice(g.n, size=g.n // 2, replace=False),
+                                              rng.choice(removed, size=min(len(removed), 6), replace=False)]))
+            d1 = rng.integers(0, 3, n_seed).astype(float) * (1.0 if integer else rng.uniform(0.5, 1.5))
+            d2 = d1 * 10
+            lab = rng.permutation(n_seed).astype(np.int64)
+            for lim in (np.inf, 40.0):
+                got = netmod._search_multi(g, seeds, d1, d2, lab, lim, query)
+                want = _multi_reference(g, seeds, d1, d2, lab, lim, query)
+                np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+                np.testing.assert_allclose(got[1], want[1], rtol=1e-12)
+                if integer:  # exact sums: ties must break the same way (then the label)
+                    np.testing.assert_array_equal(got[2], want[2])
+                else:
+                    assert np.array_equal(np.isfinite(got[0]), want[2] >= 0)
+
+
+def test_core_components_have_at_most_two_boundary_nodes():
+    net, _ = random_road_network(3, n_core=40)
+    core = net._graph("drive", "time", False, True).core
+    nb = np.diff(core.bnd_ptr)
+    assert nb.max() <= 2 and (nb == 2).any() and (nb == 1).any()
+    assert np.array_equal(np.sort(core.comp_nodes), np.flatnonzero(core.core_id < 0))

@@ -63,6 +63,7 @@ import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -656,6 +657,9 @@ class _Graph:
     und_ptr, und_idx : ndarray, int64
         CSR of the distinct neighbours of each node in either direction (for
         :func:`_contract_kernel`).
+    core : _Core
+        Its point-independent reduction for the multi-source searches (built on first
+        use, then kept with the graph).
     """
 
     csr: sp.csr_matrix
@@ -668,6 +672,11 @@ class _Graph:
     ratio: float
     und_ptr: np.ndarray
     und_idx: np.ndarray
+
+    @cached_property
+    def core(self) -> _Core:
+        """The point-independent reduction (:class:`_Core`), computed on first use."""
+        return _Core.build(self)
 
     @staticmethod
     def build(net: TravelNetwork, mode: str, weight: str, reverse: bool, directed: bool) -> _Graph:
@@ -799,10 +808,13 @@ def snap(net: TravelNetwork, points: Any, max_snap_m: float = 3000.0, mode: str 
 
 def _as_snap(net: TravelNetwork, pts: Any, max_snap_m: float | None, mode: str) -> pd.DataFrame:
     if isinstance(pts, pd.DataFrame) and "geometry" not in pts.columns and {"node", "snap_m", "off_network"} <= set(pts.columns):
+        missing = [(c, d) for c, d in (("along_m", 0.0), ("edge", -1), ("x", np.nan), ("y", np.nan))
+                   if c not in pts.columns]
+        if not missing:  # already a snapped table: used as is (read only)
+            return pts
         s = pts.copy()
-        for c, d in (("along_m", 0.0), ("edge", -1), ("x", np.nan), ("y", np.nan)):
-            if c not in s.columns:
-                s[c] = d
+        for c, d in missing:
+            s[c] = d
         return s
     from siteplan.scenario import NetworkConfig
 
@@ -1395,6 +1407,292 @@ def n_threads() -> int:
     return max(1, int(numba.get_num_threads()))
 
 
+@njit(cache=True, nogil=True)
+def _piece_search(indptr, indices, w1, w2, comp, c, comp_nodes, c0, size, pos, done, out1, out2, base,
+                  start, s1, s2, inside):  # pragma: no cover - compiled
+    """Dijkstra inside one non-core component ``c`` (its ``size`` nodes at
+    ``comp_nodes[c0:c0 + size]``), from ``start`` with values (s1, s2): a node of the
+    component (``inside``) or a boundary node whose edges into the component are the first
+    step. Lexicographic (primary, secondary) minima are written to ``out1/out2[base + k]``
+    for component node ``k`` (initialised to inf by the caller). Components are small
+    (chains and dead-end trees), so the next node is found by a linear scan.
+    """
+    if inside:
+        out1[base + pos[start]] = s1
+        out2[base + pos[start]] = s2
+    else:
+        for e in range(indptr[start], indptr[start + 1]):
+            v = indices[e]
+            if comp[v] == c:
+                q = base + pos[v]
+                n1 = s1 + w1[e]
+                n2 = s2 + w2[e]
+                if n1 < out1[q] or (n1 == out1[q] and n2 < out2[q]):
+                    out1[q] = n1
+                    out2[q] = n2
+    for _ in range(size):
+        best = -1
+        for k in range(size):
+            q = base + k
+            if not done[comp_nodes[c0 + k]] and out1[q] < np.inf:
+                if best < 0 or out1[q] < out1[base + best] or (out1[q] == out1[base + best]
+                                                               and out2[q] < out2[base + best]):
+                    best = k
+        if best < 0:
+            break
+        u = comp_nodes[c0 + best]
+        done[u] = True
+        du1 = out1[base + best]
+        du2 = out2[base + best]
+        for e in range(indptr[u], indptr[u + 1]):
+            v = indices[e]
+            if comp[v] == c and not done[v]:
+                q = base + pos[v]
+                n1 = du1 + w1[e]
+                n2 = du2 + w2[e]
+                if n1 < out1[q] or (n1 == out1[q] and n2 < out2[q]):
+                    out1[q] = n1
+                    out2[q] = n2
+    for k in range(size):
+        done[comp_nodes[c0 + k]] = False
+
+
+@njit(cache=True, nogil=True)
+def _anchor_kernel(indptr, indices, w1, w2, comp, comp_ptr, comp_nodes, comp_pos, bnd_ptr,
+                   bnd_nodes):  # pragma: no cover - compiled
+    """Travel from each boundary node of every non-core component to each of its nodes,
+    inside the component only (see :class:`_Core`); on the transposed graph, the travel
+    from each node to each boundary node.
+
+    Returns
+    -------
+    a_off : ndarray, shape (n_comp + 1,), int64
+        Component ``c`` owns entries ``a_off[c] .. a_off[c + 1]``: boundary slot ``s``,
+        component node ``k`` (its position in ``comp_nodes``) at ``a_off[c] + s * size + k``.
+    a1, a2 : ndarray, float64
+        Primary and secondary quantity of those paths (inf: none inside the component).
+    """
+    n = indptr.shape[0] - 1
+    ncomp = comp_ptr.shape[0] - 1
+    a_off = np.zeros(ncomp + 1, np.int64)
+    for c in range(ncomp):
+        a_off[c + 1] = a_off[c] + (comp_ptr[c + 1] - comp_ptr[c]) * (bnd_ptr[c + 1] - bnd_ptr[c])
+    a1 = np.full(a_off[ncomp], np.inf)
+    a2 = np.full(a_off[ncomp], np.inf)
+    done = np.zeros(n, np.bool_)
+    for c in range(ncomp):
+        size = comp_ptr[c + 1] - comp_ptr[c]
+        for sl in range(bnd_ptr[c + 1] - bnd_ptr[c]):
+            _piece_search(indptr, indices, w1, w2, comp, c, comp_nodes, comp_ptr[c], size, comp_pos, done, a1, a2,
+                          a_off[c] + sl * size, bnd_nodes[bnd_ptr[c] + sl], 0.0, 0.0, False)
+    return a_off, a1, a2
+
+
+@njit(cache=True, nogil=True)
+def _core_seeds(seed_node, seed_d1, seed_d2, seed_label, core_id, comp, comp_ptr, comp_pos, bnd_ptr, bnd_nodes,
+                o_off, o1, o2):  # pragma: no cover - compiled
+    """Seeds of the core search: a seed on a core node as it is; a seed inside a non-core
+    component moved to each boundary node it can reach inside the component, with that
+    travel added (out-anchors ``o_*``, see :class:`_Core`)."""
+    cap = 0
+    for k in range(seed_node.shape[0]):
+        c = comp[seed_node[k]]
+        cap += 1 if c < 0 else bnd_ptr[c + 1] - bnd_ptr[c]
+    node = np.empty(cap, np.int64)
+    s1 = np.empty(cap)
+    s2 = np.empty(cap)
+    lab = np.empty(cap, np.int64)
+    m = 0
+    for k in range(seed_node.shape[0]):
+        v = seed_node[k]
+        c = comp[v]
+        if c < 0:
+            node[m] = core_id[v]
+            s1[m] = seed_d1[k]
+            s2[m] = seed_d2[k]
+            lab[m] = seed_label[k]
+            m += 1
+            continue
+        size = comp_ptr[c + 1] - comp_ptr[c]
+        for sl in range(bnd_ptr[c + 1] - bnd_ptr[c]):
+            q = o_off[c] + sl * size + comp_pos[v]
+            if o1[q] < np.inf:
+                node[m] = core_id[bnd_nodes[bnd_ptr[c] + sl]]
+                s1[m] = seed_d1[k] + o1[q]
+                s2[m] = seed_d2[k] + o2[q]
+                lab[m] = seed_label[k]
+                m += 1
+    return node[:m], s1[:m], s2[:m], lab[:m]
+
+
+@njit(cache=True, nogil=True)
+def _core_read(d1, d2, lab, indptr, indices, w1, w2, core_id, comp, comp_ptr, comp_nodes, comp_pos, bnd_ptr,
+               bnd_nodes, a_off, a1, a2, seed_node, seed_d1, seed_d2, seed_label, query,
+               lim):  # pragma: no cover - compiled
+    """Search results at ``query`` nodes from the core search (``d1, d2, lab`` per core node).
+
+    A core node is read directly. A node inside a non-core component takes the best
+    (primary, secondary, label) of: each boundary node's result plus the travel from it
+    into the component (in-anchors ``a_*``), and, for a seed in the same component, the
+    travel inside the component from that seed (:func:`_piece_search`).
+    """
+    n = indptr.shape[0] - 1
+    nq = query.shape[0]
+    q1 = np.full(nq, np.inf)
+    q2 = np.full(nq, np.inf)
+    ql = np.full(nq, -1, np.int64)
+    has_seed = np.zeros(comp_ptr.shape[0], np.bool_)
+    for k in range(seed_node.shape[0]):
+        c = comp[seed_node[k]]
+        if c >= 0:
+            has_seed[c] = True
+    any_local = False
+    for t in range(nq):
+        v = query[t]
+        c = comp[v]
+        if c < 0:
+            r = core_id[v]
+            if d1[r] <= lim:
+                q1[t] = d1[r]
+                q2[t] = d2[r]
+                ql[t] = lab[r]
+            continue
+        any_local = any_local or has_seed[c]
+        size = comp_ptr[c + 1] - comp_ptr[c]
+        for sl in range(bnd_ptr[c + 1] - bnd_ptr[c]):
+            b = core_id[bnd_nodes[bnd_ptr[c] + sl]]
+            q = a_off[c] + sl * size + comp_pos[v]
+            x1 = d1[b] + a1[q]
+            if not x1 <= lim:
+                continue
+            x2 = d2[b] + a2[q]
+            lb = lab[b]
+            if x1 < q1[t] or (x1 == q1[t] and (x2 < q2[t] or (x2 == q2[t] and lb < ql[t]))):
+                q1[t] = x1
+                q2[t] = x2
+                ql[t] = lb
+    if any_local:  # paths that stay inside a component, from a seed in it
+        done = np.zeros(n, np.bool_)
+        for k in range(seed_node.shape[0]):
+            s = seed_node[k]
+            c = comp[s]
+            if c < 0:
+                continue
+            size = comp_ptr[c + 1] - comp_ptr[c]
+            o1 = np.full(size, np.inf)
+            o2 = np.full(size, np.inf)
+            _piece_search(indptr, indices, w1, w2, comp, c, comp_nodes, comp_ptr[c], size, comp_pos, done, o1, o2, 0,
+                          s, seed_d1[k], seed_d2[k], True)
+            lb = seed_label[k]
+            for t in range(nq):
+                v = query[t]
+                if comp[v] != c:
+                    continue
+                x1 = o1[comp_pos[v]]
+                if not x1 <= lim:
+                    continue
+                x2 = o2[comp_pos[v]]
+                if x1 < q1[t] or (x1 == q1[t] and (x2 < q2[t] or (x2 == q2[t] and lb < ql[t]))):
+                    q1[t] = x1
+                    q2[t] = x2
+                    ql[t] = lb
+    return q1, q2, ql
+
+
+@dataclass(frozen=True, eq=False)
+class _Core:
+    """The point-independent reduction of a :class:`_Graph`, computed once per graph.
+
+    :func:`_contract_kernel` with no kept node: dead-end trees removed, degree-2 chains
+    bridged. The removed nodes fall into non-core components (connected through removed
+    nodes, either direction: a chain with the dead-end trees on it, or a dead-end tree on a
+    core node), each touching at most two core nodes (its boundary). A multi-source
+    search then runs on the core alone: seeds inside a component start at its boundary
+    nodes with the travel to them added (out-anchors), and a query inside a component is
+    read from its boundary nodes plus the travel into it (in-anchors), or from a seed in
+    the same component along a path inside it. Every path leaves or enters a component
+    through its boundary, so the results are those of the search on the whole graph
+    (sums are formed in another order, so values may differ in the last bits).
+
+    Attributes
+    ----------
+    ptr, idx, w1, w2 : ndarray
+        CSR of the core graph (``nc`` nodes; no core node is a leaf).
+    leaf : ndarray, shape (nc,), bool
+        All False (for :func:`_multi_kernel`).
+    core_id : ndarray, shape (n,), int64
+        Core number of each node, -1 if removed.
+    comp : ndarray, shape (n,), int64
+        Non-core component of each removed node, -1 for core nodes.
+    comp_ptr, comp_nodes : ndarray, int64
+        CSR: component -> its removed nodes.
+    comp_pos : ndarray, shape (n,), int64
+        Position of each removed node in its component's ``comp_nodes`` slice.
+    bnd_ptr, bnd_nodes : ndarray, int64
+        CSR: component -> the core nodes adjacent to it (input node numbers).
+    a_off, a1, a2 : ndarray
+        In-anchors: travel from each boundary node into its component
+        (:func:`_anchor_kernel`); ``o1, o2`` (same layout): out-anchors, travel from each
+        component node to each boundary node.
+    """
+
+    ptr: np.ndarray
+    idx: np.ndarray
+    w1: np.ndarray
+    w2: np.ndarray
+    leaf: np.ndarray
+    core_id: np.ndarray
+    comp: np.ndarray
+    comp_ptr: np.ndarray
+    comp_nodes: np.ndarray
+    comp_pos: np.ndarray
+    bnd_ptr: np.ndarray
+    bnd_nodes: np.ndarray
+    a_off: np.ndarray
+    a1: np.ndarray
+    a2: np.ndarray
+    o1: np.ndarray
+    o2: np.ndarray
+
+    @staticmethod
+    def build(g: _Graph) -> _Core:
+        ptr, idx, w1, w2, leaf, core_id = _contract_kernel(g.indptr, g.indices, g.w1, g.w2, g.und_ptr, g.und_idx,
+                                                           np.zeros(g.n, dtype=bool))
+        removed = core_id < 0
+        a = np.repeat(np.arange(g.n), np.diff(g.und_ptr))
+        b = g.und_idx
+        both = removed[a] & removed[b]
+        adj = sp.csr_matrix((np.ones(int(both.sum()), np.int8), (a[both], b[both])), shape=(g.n, g.n))
+        rem = np.flatnonzero(removed)
+        _, lab = connected_components(adj[rem][:, rem], directed=False)
+        comp = np.full(g.n, -1, np.int64)
+        comp[rem] = lab
+        ncomp = int(lab.max()) + 1 if len(rem) else 0
+        order = np.argsort(lab, kind="stable")
+        comp_nodes = rem[order].astype(np.int64)
+        comp_ptr = np.zeros(ncomp + 1, np.int64)
+        np.cumsum(np.bincount(lab, minlength=ncomp), out=comp_ptr[1:])
+        comp_pos = np.full(g.n, -1, np.int64)
+        comp_pos[comp_nodes] = np.arange(len(comp_nodes)) - np.repeat(comp_ptr[:-1], np.diff(comp_ptr))
+        edge = removed[a] & ~removed[b]
+        keys = np.unique(comp[a[edge]] * g.n + b[edge])
+        bnd_ptr = np.zeros(ncomp + 1, np.int64)
+        np.cumsum(np.bincount(keys // g.n, minlength=ncomp), out=bnd_ptr[1:])
+        bnd_nodes = (keys % g.n).astype(np.int64)
+        a_off, a1, a2 = _anchor_kernel(g.indptr, g.indices, g.w1, g.w2, comp, comp_ptr, comp_nodes, comp_pos,
+                                       bnd_ptr, bnd_nodes)
+        # out-anchors: the same searches on the transposed graph
+        rows = np.repeat(np.arange(g.n), np.diff(g.indptr))
+        t_order = np.argsort(g.indices, kind="stable")
+        t_ptr = np.zeros(g.n + 1, np.int64)
+        np.cumsum(np.bincount(g.indices, minlength=g.n), out=t_ptr[1:])
+        _, o1, o2 = _anchor_kernel(t_ptr, rows[t_order].astype(np.int64), g.w1[t_order], g.w2[t_order], comp,
+                                   comp_ptr, comp_nodes, comp_pos, bnd_ptr, bnd_nodes)
+        return _Core(ptr=ptr, idx=idx, w1=w1, w2=w2, leaf=leaf, core_id=core_id, comp=comp, comp_ptr=comp_ptr,
+                     comp_nodes=comp_nodes, comp_pos=comp_pos, bnd_ptr=bnd_ptr, bnd_nodes=bnd_nodes, a_off=a_off,
+                     a1=a1, a2=a2, o1=o1, o2=o2)
+
+
 def _contract(g: _Graph, kept_nodes: np.ndarray):
     """Reduced graph for searches between ``kept_nodes`` (see :func:`_contract_kernel`)."""
     kept = np.zeros(g.n, dtype=bool)
@@ -1477,13 +1775,17 @@ def _search_multi(g: _Graph, seed_node: np.ndarray, seed_d1: np.ndarray, seed_d2
     """
     seed_node = np.ascontiguousarray(seed_node, dtype=np.int64)
     query = np.ascontiguousarray(query, dtype=np.int64)
-    c_ptr, c_idx, c_w1, c_w2, c_leaf, new_id = _contract(g, np.concatenate([seed_node, query]))
-    d1, d2, lab = _multi_kernel(c_ptr, c_idx, c_w1, c_w2, c_leaf, new_id[seed_node],
-                                np.ascontiguousarray(seed_d1, dtype=np.float64),
-                                np.ascontiguousarray(seed_d2, dtype=np.float64),
-                                np.ascontiguousarray(seed_label, dtype=np.int64), float(lim))
-    q = new_id[query]
-    return d1[q], d2[q], lab[q]
+    c = g.core
+    lim = float(lim)
+    s_node, s1, s2, s_lab = _core_seeds(seed_node, np.ascontiguousarray(seed_d1, dtype=np.float64),
+                                        np.ascontiguousarray(seed_d2, dtype=np.float64),
+                                        np.ascontiguousarray(seed_label, dtype=np.int64), c.core_id, c.comp,
+                                        c.comp_ptr, c.comp_pos, c.bnd_ptr, c.bnd_nodes, c.a_off, c.o1, c.o2)
+    d1, d2, lab = _multi_kernel(c.ptr, c.idx, c.w1, c.w2, c.leaf, s_node, s1, s2, s_lab, lim)
+    return _core_read(d1, d2, lab, g.indptr, g.indices, g.w1, g.w2, c.core_id, c.comp, c.comp_ptr, c.comp_nodes,
+                      c.comp_pos, c.bnd_ptr, c.bnd_nodes, c.a_off, c.a1, c.a2, seed_node,
+                      np.ascontiguousarray(seed_d1, dtype=np.float64), np.ascontiguousarray(seed_d2, dtype=np.float64),
+                      np.ascontiguousarray(seed_label, dtype=np.int64), query, lim)
 
 
 def _od_core(net, s_src, s_tgt, a1_src, a2_src, a1_tgt, a2_tgt, g_fwd_fn, g_rev_fn,
@@ -1807,9 +2109,12 @@ def nearest(
     Notes
     -----
     k = 1 is one multi-source Dijkstra [1]_ seeded at every destination's node with its
-    access time (numba kernel, on the graph reduced for these points as in
-    :func:`od_costs`); the search runs on the transposed graph for origin -> destination
-    travel. Ties: equal times -> the shorter distance along the path, then the lower
+    access time (numba kernel); the search runs on the transposed graph for origin ->
+    destination travel. It runs on the network's core, reduced once per network and mode
+    (dead-end trees removed, degree-2 chains bridged) and kept with it: a destination inside
+    a removed piece starts at the piece's ends with the travel to them, an origin inside one
+    is read from the piece's ends plus the travel into it (see ``_Core``), so a call costs
+    one search of the core and nothing proportional to the whole network. Ties: equal times -> the shorter distance along the path, then the lower
     destination position. k > 1 uses :func:`od_costs` (from the side with fewer nodes) and
     keeps the k best; without a cutoff that is a full search from every node of the
     smaller side.
@@ -1851,11 +2156,17 @@ def nearest(
             dd[oo, 0] = D2[reach] + d_o[oo]
             dest[oo, 0] = L[reach]
             # same-node straight shortcut (e.g. coincident points -> 0)
-            order = np.argsort(nd_on, kind="stable")
-            lo = np.searchsorted(nd_on[order], node_o, side="left")
-            cnt = np.searchsorted(nd_on[order], node_o, side="right") - lo
-            tot = int(cnt.sum())
-            if tot:
+            hit = np.zeros(net.n_nodes, dtype=bool)
+            hit[nd_on] = True
+            sub = np.flatnonzero(hit[node_o])  # origins on a destination's node
+            if len(sub):
+                order = np.argsort(nd_on, kind="stable")
+                sorted_nd = nd_on[order]
+                lo = np.zeros(len(on_o), dtype=np.int64)
+                cnt = np.zeros(len(on_o), dtype=np.int64)
+                lo[sub] = np.searchsorted(sorted_nd, node_o[sub], side="left")
+                cnt[sub] = np.searchsorted(sorted_nd, node_o[sub], side="right") - lo[sub]
+                tot = int(cnt.sum())
                 ox_, oy_ = s_o["x"].to_numpy(float), s_o["y"].to_numpy(float)
                 dx_, dy_ = s_d["x"].to_numpy(float), s_d["y"].to_numpy(float)
                 oi = np.repeat(np.arange(len(on_o)), cnt)
