@@ -80,6 +80,7 @@ def solve_milp(
     offset: float = 0.0,
     time_limit_s: float = 120.0,
     mip_gap: float = 0.0,
+    mip_abs_gap: float | None = None,
     warm_start: np.ndarray | None = None,
     infeasible_message: str = "the model has no feasible solution",
     uncoverable: list[str] | None = None,
@@ -104,6 +105,9 @@ def solve_milp(
         Wall-clock limit in seconds.
     mip_gap : float
         Relative MIP gap at which HiGHS stops (0 = prove optimality).
+    mip_abs_gap : float, optional
+        Absolute gap at which HiGHS stops (default 1e-9, or 1e-6 with a positive ``mip_gap``).
+        A value below 1 still proves optimality when every solution value is an integer.
     warm_start : ndarray, shape (n_var,), optional
         A feasible point handed to HiGHS with ``setSolution``.
     infeasible_message : str
@@ -134,7 +138,9 @@ def solve_milp(
     h.setOptionValue("random_seed", int(seed))
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", float(mip_gap))
-    h.setOptionValue("mip_abs_gap", 1e-9 if mip_gap == 0 else 1e-6)
+    if mip_abs_gap is None:
+        mip_abs_gap = 1e-9 if mip_gap == 0 else 1e-6
+    h.setOptionValue("mip_abs_gap", float(mip_abs_gap))
     lp = highspy.HighsLp()
     lp.num_col_ = n_var
     lp.num_row_ = n_con
@@ -196,7 +202,7 @@ def solve_milp(
         if not consistent:
             return solve_milp(
                 c, A, row_lower, row_upper, col_lower, col_upper, integer, maximize=maximize,
-                offset=offset, time_limit_s=time_limit_s, mip_gap=mip_gap, warm_start=None,
+                offset=offset, time_limit_s=time_limit_s, mip_gap=mip_gap, mip_abs_gap=mip_abs_gap, warm_start=None,
                 infeasible_message=infeasible_message, uncoverable=uncoverable, seed=seed, threads=threads,
             )
     if is_mip:
