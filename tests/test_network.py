@@ -834,3 +834,35 @@ def test_core_components_have_at_most_two_boundary_nodes():
     nb = np.diff(core.bnd_ptr)
     assert nb.max() <= 2 and (nb == 2).any() and (nb == 1).any()
     assert np.array_equal(np.sort(core.comp_nodes), np.flatnonzero(core.core_id < 0))
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("prune", [False, True])
+def test_core_od_search_equals_scipy(seed, prune, monkeypatch):
+    """The OD searches on the core (sources and targets inside chains and dead-end trees put
+    onto it, paths inside one piece searched there) give every pair scipy finds on the whole
+    graph, with the same distance (integer weights: exact, the cutoff boundary included)."""
+    from scipy.sparse.csgraph import dijkstra as sp_dijkstra
+
+    if prune:
+        monkeypatch.setattr(netmod, "_MIN_PRUNE_SOURCES", 1)
+        monkeypatch.setattr(netmod, "_MIN_PARALLEL_SOURCES", 1)
+    net, _ = random_road_network(seed, n_core=10 + seed, integer=True)
+    rng = np.random.default_rng(700 + seed)
+    for reverse in (False, True):
+        g = net._graph("drive", "time", reverse, True)
+        removed = np.flatnonzero(g.core.core_id < 0)
+        src = np.unique(np.concatenate([rng.choice(g.n, size=g.n // 3, replace=False),
+                                        rng.choice(removed, size=min(len(removed), 8), replace=False)]))
+        tgt = np.unique(np.concatenate([rng.choice(g.n, size=g.n // 3, replace=False),
+                                        rng.choice(removed, size=min(len(removed), 8), replace=False)]))
+        tgt_of = np.full(g.n, -1, dtype=np.int64)
+        tgt_of[tgt] = np.arange(len(tgt))
+        D = sp_dijkstra(g.csr, directed=True, indices=src)[:, tgt]
+        fin = np.sort(D[np.isfinite(D)])
+        for lim in (np.inf, float(fin[len(fin) // 2])):
+            a, b, d1, d2 = netmod._search(g, src, tgt_of, lim)
+            got = {(int(x), int(y)): v for x, y, v in zip(a, b, d1, strict=True)}
+            assert len(got) == len(a)  # one row per pair
+            want = {(i, j): D[i, j] for i, j in zip(*np.nonzero(np.isfinite(D) & (D <= lim)), strict=True)}
+            assert got == want

@@ -1044,109 +1044,6 @@ def _grow(o_s, o_t, o_1, o_2, m):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _od_kernel(indptr, indices, w1, w2, leaf, sources, tgt_of, lim, h, hlim):  # pragma: no cover - compiled
-    """One bounded Dijkstra search per source; pairs (source, target) found within lim.
-
-    Parameters
-    ----------
-    indptr : ndarray, shape (n + 1,), int64
-    indices : ndarray, shape (nnz,), int64
-    w1, w2 : ndarray, shape (nnz,), float64
-        Primary (minimised) and secondary edge weights, > 0.
-    leaf : ndarray, shape (n,), bool
-        Nodes with a single neighbour (not queued; see :class:`_Graph`).
-    sources : ndarray, shape (n_src,), int64
-        Source node of each search.
-    tgt_of : ndarray, shape (n,), int64
-        Target number of each node, -1 for nodes that are not targets.
-    lim : float
-        Largest primary distance kept (inclusive); ``inf`` = no limit.
-    h : ndarray, shape (n,), float64
-        Lower bound of the primary distance from each node to the nearest target (e.g. that
-        distance itself, inf if none within ``lim``; zeros = no pruning).
-    hlim : float
-        A node v reached at distance d is not queued when ``d + h[v] > hlim``: no target
-        within ``lim`` can be reached through it. ``hlim`` is ``lim`` plus a relative
-        margin of 1e-9 for rounding (the sums are formed in a different order), so pruning
-        never drops a pair.
-
-    Returns
-    -------
-    src, tgt : ndarray, shape (n_pairs,), int64
-        Position in ``sources`` and target number of each pair found.
-    d1, d2 : ndarray, shape (n_pairs,), float64
-        Primary distance (minimum) and secondary quantity along that path.
-    """
-    n = indptr.shape[0] - 1
-    d1 = np.full(n, np.inf)
-    d2 = np.zeros(n)
-    done = np.zeros(n, np.bool_)
-    touched = np.empty(n, np.int64)
-    hcap = indices.shape[0] + 1
-    hk = np.empty(hcap)
-    hv = np.empty(hcap, np.int64)
-    o_s = np.empty(1024, np.int64)
-    o_t = np.empty(1024, np.int64)
-    o_1 = np.empty(1024)
-    o_2 = np.empty(1024)
-    m = 0
-    for i in range(sources.shape[0]):
-        s = sources[i]
-        d1[s] = 0.0
-        d2[s] = 0.0
-        touched[0] = s
-        nt = 1
-        size = _heap_push(hk, hv, 0, 0.0, s)
-        while size > 0:
-            u = hv[0]
-            size = _heap_pop(hk, hv, size)
-            if done[u]:
-                continue
-            done[u] = True
-            du1 = d1[u]
-            du2 = d2[u]
-            t = tgt_of[u]
-            if t >= 0:
-                o_s, o_t, o_1, o_2 = _grow(o_s, o_t, o_1, o_2, m)
-                o_s[m] = i
-                o_t[m] = t
-                o_1[m] = du1
-                o_2[m] = du2
-                m += 1
-            for e in range(indptr[u], indptr[u + 1]):
-                v = indices[e]
-                nd1 = du1 + w1[e]
-                if nd1 > lim or nd1 + h[v] > hlim:
-                    continue
-                if leaf[v]:  # only reachable from u: final now, never queued
-                    t = tgt_of[v]
-                    if t >= 0 and v != s:
-                        o_s, o_t, o_1, o_2 = _grow(o_s, o_t, o_1, o_2, m)
-                        o_s[m] = i
-                        o_t[m] = t
-                        o_1[m] = nd1
-                        o_2[m] = du2 + w2[e]
-                        m += 1
-                    continue
-                # a settled v has d1[v] <= du1 < nd1 (weights > 0): no test of done[v] needed
-                nd2 = du2 + w2[e]
-                dv = d1[v]
-                if nd1 < dv or (nd1 == dv and nd2 < d2[v]):
-                    if dv == np.inf:
-                        touched[nt] = v
-                        nt += 1
-                    d1[v] = nd1
-                    d2[v] = nd2
-                    size = _heap_push(hk, hv, size, nd1, v)
-        for j in range(nt):
-            v = touched[j]
-            d1[v] = np.inf
-            d2[v] = 0.0
-            done[v] = False
-    return o_s[:m].copy(), o_t[:m].copy(), o_1[:m].copy(), o_2[:m].copy()
-
-
-@njit(cache=True, nogil=True)
 def _multi_kernel(indptr, indices, w1, w2, leaf, seed_node, seed_d1, seed_d2, seed_label,
                   lim):  # pragma: no cover - compiled
     """One Dijkstra search from many seeds: the best seed of every node.
@@ -1376,22 +1273,6 @@ def _transpose_kernel(ptr, idx, w):  # pragma: no cover - compiled
     return t_ptr, t_idx, t_w
 
 
-def _to_targets(c_ptr, c_idx, c_w1, c_leaf, c_tgt, lim):
-    """Primary distance from every node to its nearest target within ``lim`` (inf beyond).
-
-    One multi-source search from all targets on the transposed graph. Used by
-    :func:`_od_kernel` to skip nodes from which no target can be reached in time: a
-    target t found through v has d(s, t) >= d(s, v) + h(v), so skipping v when that
-    exceeds the limit loses no pair and changes no label.
-    """
-    t_ptr, t_idx, t_w = _transpose_kernel(c_ptr, c_idx, c_w1)
-    tn = np.flatnonzero(c_tgt >= 0).astype(np.int64)
-    z = np.zeros(len(tn))
-    h, _, _ = _multi_kernel(t_ptr, t_idx, t_w, t_w, c_leaf, tn, z, z, np.arange(len(tn), dtype=np.int64),
-                            float(lim))
-    return h
-
-
 def n_threads() -> int:
     """Threads the OD searches will use (see :data:`THREADS`)."""
     if THREADS is not None:
@@ -1599,6 +1480,267 @@ def _core_read(d1, d2, lab, indptr, indices, w1, w2, core_id, comp, comp_ptr, co
     return q1, q2, ql
 
 
+@njit(cache=True, nogil=True)
+def _od_prepare(sources, tgt_nodes, tgt_num, n_tgt, nc, core_id, comp, comp_ptr, comp_nodes, comp_pos, bnd_ptr,
+                bnd_nodes, a_off, a1, a2, o1, o2, indptr, indices, w1, w2, lim):  # pragma: no cover - compiled
+    """Sources and targets of the OD searches put onto the core (see :class:`_Core`).
+
+    Returns
+    -------
+    src_ptr, seed_node, seed_d1, seed_d2
+        CSR: source -> its core seeds (the source's core node at 0, or the boundary nodes
+        of its component with the travel to them).
+    tgt_core : ndarray, shape (nc,), int64
+        Target number of each core node, -1 if none.
+    att_ptr, att_tgt, att_d1, att_d2
+        CSR: core node -> targets inside a component it bounds, with the travel into it.
+    loc_ptr, loc_tgt, loc_d1, loc_d2
+        CSR: source -> targets in its own component, by paths inside the component.
+    """
+    ns = sources.shape[0]
+    src_ptr = np.zeros(ns + 1, np.int64)
+    for i in range(ns):
+        s = sources[i]
+        c = comp[s]
+        k = 0
+        if c < 0:
+            k = 1
+        else:
+            size = comp_ptr[c + 1] - comp_ptr[c]
+            for sl in range(bnd_ptr[c + 1] - bnd_ptr[c]):
+                if o1[a_off[c] + sl * size + comp_pos[s]] < np.inf:
+                    k += 1
+        src_ptr[i + 1] = src_ptr[i] + k
+    seed_node = np.empty(src_ptr[ns], np.int64)
+    seed_d1 = np.empty(src_ptr[ns])
+    seed_d2 = np.empty(src_ptr[ns])
+    for i in range(ns):
+        s = sources[i]
+        c = comp[s]
+        k = src_ptr[i]
+        if c < 0:
+            seed_node[k] = core_id[s]
+            seed_d1[k] = 0.0
+            seed_d2[k] = 0.0
+            continue
+        size = comp_ptr[c + 1] - comp_ptr[c]
+        for sl in range(bnd_ptr[c + 1] - bnd_ptr[c]):
+            q = a_off[c] + sl * size + comp_pos[s]
+            if o1[q] < np.inf:
+                seed_node[k] = core_id[bnd_nodes[bnd_ptr[c] + sl]]
+                seed_d1[k] = o1[q]
+                seed_d2[k] = o2[q]
+                k += 1
+    tgt_core = np.full(nc, -1, np.int64)
+    att_ptr = np.zeros(nc + 1, np.int64)
+    ncomp = comp_ptr.shape[0] - 1
+    ctp = np.zeros(ncomp + 1, np.int64)  # component -> its targets (CSR)
+    for j in range(tgt_nodes.shape[0]):
+        v = tgt_nodes[j]
+        c = comp[v]
+        if c < 0:
+            tgt_core[core_id[v]] = tgt_num[j]
+            continue
+        ctp[c + 1] += 1
+        size = comp_ptr[c + 1] - comp_ptr[c]
+        for sl in range(bnd_ptr[c + 1] - bnd_ptr[c]):
+            if a1[a_off[c] + sl * size + comp_pos[v]] < np.inf:
+                att_ptr[core_id[bnd_nodes[bnd_ptr[c] + sl]] + 1] += 1
+    for v in range(nc):
+        att_ptr[v + 1] += att_ptr[v]
+    for c in range(ncomp):
+        ctp[c + 1] += ctp[c]
+    att_tgt = np.empty(att_ptr[nc], np.int64)
+    att_d1 = np.empty(att_ptr[nc])
+    att_d2 = np.empty(att_ptr[nc])
+    ct_node = np.empty(ctp[ncomp], np.int64)
+    ct_num = np.empty(ctp[ncomp], np.int64)
+    apos = att_ptr[:nc].copy()
+    cpos = ctp[:ncomp].copy()
+    for j in range(tgt_nodes.shape[0]):
+        v = tgt_nodes[j]
+        c = comp[v]
+        if c < 0:
+            continue
+        ct_node[cpos[c]] = v
+        ct_num[cpos[c]] = tgt_num[j]
+        cpos[c] += 1
+        size = comp_ptr[c + 1] - comp_ptr[c]
+        for sl in range(bnd_ptr[c + 1] - bnd_ptr[c]):
+            q = a_off[c] + sl * size + comp_pos[v]
+            if a1[q] < np.inf:
+                b = core_id[bnd_nodes[bnd_ptr[c] + sl]]
+                att_tgt[apos[b]] = tgt_num[j]
+                att_d1[apos[b]] = a1[q]
+                att_d2[apos[b]] = a2[q]
+                apos[b] += 1
+    # paths inside a component, from a source to the targets in it
+    loc_ptr = np.zeros(ns + 1, np.int64)
+    cap = 0
+    for i in range(ns):
+        c = comp[sources[i]]
+        if c >= 0:
+            cap += ctp[c + 1] - ctp[c]
+    loc_tgt = np.empty(cap, np.int64)
+    loc_d1 = np.empty(cap)
+    loc_d2 = np.empty(cap)
+    done = np.zeros(indptr.shape[0] - 1, np.bool_)
+    m = 0
+    for i in range(ns):
+        s = sources[i]
+        c = comp[s]
+        if c >= 0 and ctp[c + 1] > ctp[c]:
+            size = comp_ptr[c + 1] - comp_ptr[c]
+            l1 = np.full(size, np.inf)
+            l2 = np.full(size, np.inf)
+            _piece_search(indptr, indices, w1, w2, comp, c, comp_nodes, comp_ptr[c], size, comp_pos, done, l1, l2, 0,
+                          s, 0.0, 0.0, True)
+            for q in range(ctp[c], ctp[c + 1]):
+                x1 = l1[comp_pos[ct_node[q]]]
+                if x1 < np.inf and x1 <= lim:
+                    loc_tgt[m] = ct_num[q]
+                    loc_d1[m] = x1
+                    loc_d2[m] = l2[comp_pos[ct_node[q]]]
+                    m += 1
+        loc_ptr[i + 1] = m
+    return (src_ptr, seed_node, seed_d1, seed_d2, tgt_core, att_ptr, att_tgt, att_d1, att_d2, loc_ptr,
+            loc_tgt[:m], loc_d1[:m], loc_d2[:m])
+
+
+@njit(cache=True, nogil=True)
+def _od_kernel(indptr, indices, w1, w2, i0, i1, src_ptr, seed_node, seed_d1, seed_d2, tgt_core, att_ptr, att_tgt,
+               att_d1, att_d2, n_tgt, loc_ptr, loc_tgt, loc_d1, loc_d2, lim, h, hlim):  # pragma: no cover - compiled
+    """One bounded Dijkstra search on the core per source ``i0 <= i < i1``; the pairs
+    (source, target) found within ``lim`` (see :func:`_od_prepare` for the inputs).
+
+    A source starts from its core seeds. A target on a core node is recorded when its node
+    is settled; a target inside a component takes the best of the paths inside its
+    component from the source (``loc_*``) and, for every boundary node settled, that node's
+    distance plus the travel into the component (``att_*``).
+
+    Parameters
+    ----------
+    indptr, indices, w1, w2
+        CSR of the core in the search direction; primary (minimised) and secondary edge
+        weights, > 0.
+    lim : float
+        Largest primary distance kept (inclusive); ``inf`` = no limit.
+    h : ndarray, shape (nc,), float64
+        Lower bound of the primary distance from each core node to the nearest target (inf
+        if none within ``lim``; zeros = no pruning).
+    hlim : float
+        A node v reached at distance d is not queued when ``d + h[v] > hlim``: no target
+        within ``lim`` can be reached through it. ``hlim`` is ``lim`` plus a relative
+        margin of 1e-9 for rounding (the sums are formed in a different order), so pruning
+        never drops a pair.
+
+    Returns
+    -------
+    src, tgt : ndarray, shape (n_pairs,), int64
+        Source position and target number of each pair found.
+    d1, d2 : ndarray, shape (n_pairs,), float64
+        Primary distance (minimum) and secondary quantity along that path.
+    """
+    n = indptr.shape[0] - 1
+    d1 = np.full(n, np.inf)
+    d2 = np.zeros(n)
+    done = np.zeros(n, np.bool_)
+    touched = np.empty(n, np.int64)
+    b1 = np.full(n_tgt, np.inf)
+    b2 = np.full(n_tgt, np.inf)
+    bt = np.empty(n_tgt, np.int64)
+    hcap = indices.shape[0] + src_ptr[i1] - src_ptr[i0] + 1
+    hk = np.empty(hcap)
+    hv = np.empty(hcap, np.int64)
+    o_s = np.empty(1024, np.int64)
+    o_t = np.empty(1024, np.int64)
+    o_1 = np.empty(1024)
+    o_2 = np.empty(1024)
+    m = 0
+    for i in range(i0, i1):
+        nb = 0
+        for q in range(loc_ptr[i], loc_ptr[i + 1]):
+            t = loc_tgt[q]
+            if b1[t] == np.inf:
+                bt[nb] = t
+                nb += 1
+            b1[t] = loc_d1[q]
+            b2[t] = loc_d2[q]
+        nt = 0
+        size = 0
+        for k in range(src_ptr[i], src_ptr[i + 1]):
+            v = seed_node[k]
+            a = seed_d1[k]
+            if not a <= lim:
+                continue
+            if a < d1[v] or (a == d1[v] and seed_d2[k] < d2[v]):
+                if d1[v] == np.inf:
+                    touched[nt] = v
+                    nt += 1
+                d1[v] = a
+                d2[v] = seed_d2[k]
+                size = _heap_push(hk, hv, size, a, v)
+        while size > 0:
+            u = hv[0]
+            size = _heap_pop(hk, hv, size)
+            if done[u]:
+                continue
+            done[u] = True
+            du1 = d1[u]
+            du2 = d2[u]
+            t = tgt_core[u]
+            if t >= 0:
+                o_s, o_t, o_1, o_2 = _grow(o_s, o_t, o_1, o_2, m)
+                o_s[m] = i
+                o_t[m] = t
+                o_1[m] = du1
+                o_2[m] = du2
+                m += 1
+            for q in range(att_ptr[u], att_ptr[u + 1]):
+                x1 = du1 + att_d1[q]
+                if x1 > lim:
+                    continue
+                x2 = du2 + att_d2[q]
+                t = att_tgt[q]
+                if x1 < b1[t] or (x1 == b1[t] and x2 < b2[t]):
+                    if b1[t] == np.inf:
+                        bt[nb] = t
+                        nb += 1
+                    b1[t] = x1
+                    b2[t] = x2
+            for e in range(indptr[u], indptr[u + 1]):
+                v = indices[e]
+                nd1 = du1 + w1[e]
+                if nd1 > lim or nd1 + h[v] > hlim:
+                    continue
+                # a settled v has d1[v] <= du1 < nd1 (weights > 0): no test of done[v] needed
+                nd2 = du2 + w2[e]
+                dv = d1[v]
+                if nd1 < dv or (nd1 == dv and nd2 < d2[v]):
+                    if dv == np.inf:
+                        touched[nt] = v
+                        nt += 1
+                    d1[v] = nd1
+                    d2[v] = nd2
+                    size = _heap_push(hk, hv, size, nd1, v)
+        for j in range(nt):
+            v = touched[j]
+            d1[v] = np.inf
+            d2[v] = 0.0
+            done[v] = False
+        for j in range(nb):
+            t = bt[j]
+            o_s, o_t, o_1, o_2 = _grow(o_s, o_t, o_1, o_2, m)
+            o_s[m] = i
+            o_t[m] = t
+            o_1[m] = b1[t]
+            o_2[m] = b2[t]
+            m += 1
+            b1[t] = np.inf
+            b2[t] = np.inf
+    return o_s[:m].copy(), o_t[:m].copy(), o_1[:m].copy(), o_2[:m].copy()
+
+
 @dataclass(frozen=True, eq=False)
 class _Core:
     """The point-independent reduction of a :class:`_Graph`, computed once per graph.
@@ -1654,6 +1796,28 @@ class _Core:
     o1: np.ndarray
     o2: np.ndarray
 
+    @cached_property
+    def transposed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """CSR (ptr, idx, w1) of the transposed core (for the distance to the targets)."""
+        return _transpose_kernel(self.ptr, self.idx, self.w1)
+
+    def to_targets(self, tgt_core: np.ndarray, att_ptr: np.ndarray, att_d1: np.ndarray, lim: float) -> np.ndarray:
+        """Primary distance from every core node to its nearest target within ``lim`` (inf
+        beyond): one multi-source search on the transposed core, seeded at the targets' core
+        nodes (0) and at the boundary nodes of components holding a target (the travel into
+        the component). :func:`_od_kernel` skips nodes from which no target can be reached in
+        time: a target t found through v has d(s, t) >= d(s, v) + h(v), so skipping v when
+        that exceeds the limit loses no pair and changes no value."""
+        t_ptr, t_idx, t_w = self.transposed
+        direct = np.flatnonzero(tgt_core >= 0)
+        has_att = np.flatnonzero(np.diff(att_ptr) > 0)
+        att_min = np.minimum.reduceat(att_d1, att_ptr[has_att]) if len(has_att) else np.empty(0)
+        seeds = np.concatenate([direct, has_att]).astype(np.int64)
+        sd = np.concatenate([np.zeros(len(direct)), att_min])
+        h, _, _ = _multi_kernel(t_ptr, t_idx, t_w, t_w, self.leaf, seeds, sd, sd,
+                                np.zeros(len(seeds), dtype=np.int64), float(lim))
+        return h
+
     @staticmethod
     def build(g: _Graph) -> _Core:
         ptr, idx, w1, w2, leaf, core_id = _contract_kernel(g.indptr, g.indices, g.w1, g.w2, g.und_ptr, g.und_idx,
@@ -1703,14 +1867,14 @@ def _contract(g: _Graph, kept_nodes: np.ndarray):
 def _search(g: _Graph, sources: np.ndarray, tgt_of: np.ndarray, lim: float):
     """Bounded single-source searches from every node in ``sources`` on ``g``.
 
-    The graph is first reduced to what paths between the sources and targets can use
-    (:func:`_contract_kernel`, one O(nodes + edges) pass), then searched with
-    :func:`_od_kernel`: with a finite ``lim`` and at least ``_MIN_PRUNE_SOURCES`` sources,
-    pruned by the distance to the nearest target (:func:`_to_targets`); with at least
-    ``_MIN_PARALLEL_SOURCES`` sources, in blocks of consecutive sources on
-    :func:`n_threads` threads (the kernel releases the GIL; each call has its own work
-    arrays). Blocks are concatenated in source order, so the output is the same, element for
-    element, whatever the thread count or pruning.
+    The searches run on the graph's core (:class:`_Core`: dead-end trees and degree-2
+    chains reduced once per network and mode), with the sources and targets put onto it by
+    :func:`_od_prepare`, by :func:`_od_kernel`: with a finite ``lim`` and at least
+    ``_MIN_PRUNE_SOURCES`` sources, pruned by the distance to the nearest target
+    (:meth:`_Core.to_targets`); with at least ``_MIN_PARALLEL_SOURCES`` sources, in blocks
+    of consecutive sources on :func:`n_threads` threads (the kernel releases the GIL; each
+    call has its own work arrays). Blocks are concatenated in source order, so the output is
+    the same, element for element, whatever the thread count.
 
     Parameters
     ----------
@@ -1730,14 +1894,18 @@ def _search(g: _Graph, sources: np.ndarray, tgt_of: np.ndarray, lim: float):
     """
     src = np.ascontiguousarray(sources, dtype=np.int64)
     tgt_of = np.ascontiguousarray(tgt_of, dtype=np.int64)
-    tn = np.flatnonzero(tgt_of >= 0)
-    c_ptr, c_idx, c_w1, c_w2, c_leaf, new_id = _contract(g, np.concatenate([src, tn]))
-    c_tgt = np.full(len(c_ptr) - 1, -1, dtype=np.int64)
-    c_tgt[new_id[tn]] = tgt_of[tn]
-    c_src = new_id[src]
-    h, hlim = np.zeros(len(c_ptr) - 1), np.inf
+    tn = np.flatnonzero(tgt_of >= 0).astype(np.int64)
+    c = g.core
+    lim = float(lim)
+    nc = len(c.ptr) - 1
+    n_tgt = int(tgt_of.max()) + 1 if len(tn) else 0
+    (src_ptr, seed_node, seed_d1, seed_d2, tgt_core, att_ptr, att_tgt, att_d1, att_d2, loc_ptr, loc_tgt, loc_d1,
+     loc_d2) = _od_prepare(src, tn, tgt_of[tn], n_tgt, nc, c.core_id, c.comp, c.comp_ptr, c.comp_nodes, c.comp_pos,
+                           c.bnd_ptr, c.bnd_nodes, c.a_off, c.a1, c.a2, c.o1, c.o2, g.indptr, g.indices, g.w1, g.w2,
+                           lim)
+    h, hlim = np.zeros(nc), np.inf
     if np.isfinite(lim) and len(src) >= _MIN_PRUNE_SOURCES:
-        h = _to_targets(c_ptr, c_idx, c_w1, c_leaf, c_tgt, lim)
+        h = c.to_targets(tgt_core, att_ptr, att_d1, lim)
         hlim = lim + abs(lim) * 1e-9
     nth = n_threads() if len(src) >= _MIN_PARALLEL_SOURCES else 1
     # blocks of consecutive sources; ~4 per thread balance uneven search sizes
@@ -1745,9 +1913,9 @@ def _search(g: _Graph, sources: np.ndarray, tgt_of: np.ndarray, lim: float):
     starts = list(range(0, len(src), step))
 
     def run(c0: int):
-        a, b, p1, p2 = _od_kernel(c_ptr, c_idx, c_w1, c_w2, c_leaf, c_src[c0:c0 + step], c_tgt, float(lim),
-                                  h, float(hlim))
-        return a + c0, b, p1, p2
+        return _od_kernel(c.ptr, c.idx, c.w1, c.w2, c0, min(c0 + step, len(src)), src_ptr, seed_node, seed_d1,
+                          seed_d2, tgt_core, att_ptr, att_tgt, att_d1, att_d2, n_tgt, loc_ptr, loc_tgt, loc_d1,
+                          loc_d2, lim, h, float(hlim))
 
     if nth == 1 or len(starts) == 1:
         out = [run(c0) for c0 in starts]
