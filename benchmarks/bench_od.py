@@ -252,9 +252,9 @@ def run_case(net, villages, cands, stations, max_snap_m, a, t_cold) -> None:
     # ---------------------------------------------------------------- 1. OD 15 km
     print(f"\n1. OD villages -> candidates within {cutoff_m / 1000:g} km network distance")
     net._memo.clear()
-    with Step("siteplan graph build (CSR, once per network/mode)") as s_g:
-        net._graph("drive", "distance", False, True)
-        net._graph("drive", "distance", True, True)
+    with Step("siteplan graph build (CSR + core, once per network/mode)") as s_g:
+        for rev in (False, True):
+            _ = net._graph("drive", "distance", rev, True).core.transposed
     od, t_sp = timed("siteplan od_costs (dist + time along path)",
                      lambda: od_costs(net, zv, zc, "drive", weight="distance", cutoff_m=cutoff_m), a.repeat)
     saved = spnet.THREADS
