@@ -121,6 +121,7 @@ def test_reduction_keeps_an_optimal_solution(inst, seed):
         assert red.ub <= _value(D, w, S) + 1e-9
         assert red.ub == pytest.approx(_value(D, w, np.flatnonzero(red.incumbent)), abs=1e-6)
         assert red.fixed[req].all() and not (red.closed & red.fixed).any()
+        assert red.incumbent.sum() == p and red.fixed.sum() <= p
         # the incumbent stays in the reduced problem
         assert not (red.closed & red.incumbent).any() and red.incumbent[red.fixed].all()
         if red.proven:
@@ -179,3 +180,25 @@ def test_reduction_deterministic():
     assert a.objective == b.objective and np.array_equal(a.selected, b.selected)
     assert a.extra["lagrangian_bound"] == b.extra["lagrangian_bound"]
     assert a.extra["n_closed"] == b.extra["n_closed"]
+
+
+def test_pmed_reduced_with_time_limit_stays_honest():
+    """pmed6 (200 vertices, p = 5): whether or not HiGHS finishes in 3 s, the status, bound
+    and gap are consistent and the bound is at least the Lagrangian one."""
+    from pathlib import Path
+
+    from siteplan.models.orlib import read_pmed
+
+    folder = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "pmed"
+    if not (folder / "pmed6.txt").exists():
+        pytest.skip(f"shared benchmarks not found at {folder}")
+    D, p = read_pmed(folder / "pmed6.txt")
+    r = solve_pmedian(D, np.ones(len(D)), p, time_limit_s=3.0)
+    opt = 7824.0  # pmedopt.txt
+    assert r.extra["reduce"] == "lagrangian" and r.extra["n_closed"] > 100
+    assert r.extra["lagrangian_bound"] <= opt
+    assert r.bound <= opt <= r.objective and r.n_selected == p
+    if r.status == "optimal":
+        assert r.objective == opt and r.gap == 0
+    else:
+        assert r.status == "feasible" and r.bound >= r.extra["lagrangian_bound"] - 1e-9 and r.gap > 0

@@ -129,6 +129,7 @@ class Reduction:
     rounds: int
     time_s: float
     keep: np.ndarray  # bool, shape (n_pairs,): pairs left in the reduced problem
+    n_probed: int = 0  # candidates probed (bound re-optimised with the candidate forced)
 
 
 def keep_pairs(rows: np.ndarray, jj: np.ndarray, cc: np.ndarray, nd: int, closed: np.ndarray,
@@ -154,8 +155,10 @@ def lagrangian_reduce(
     integral: bool,
     improve: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
     rel_tol: float = 1e-9,
-    max_rounds: int = 6,
+    probe: bool = True,
+    max_rounds: int = 8,
     max_iter: int = 3000,
+    probe_iter: int = 100,
     time_limit_s: float = 600.0,
 ) -> Reduction:
     """Subgradient optimisation of the Lagrangian bound, then reduction tests, repeated.
@@ -177,109 +180,120 @@ def lagrangian_reduce(
         Teitz-Bart) applied to new incumbents; must keep fixed sites and not open closed ones.
     rel_tol : float
         Relative gap at which a fractional objective counts as proven.
-    max_rounds, max_iter, time_limit_s
-        Reduction rounds, subgradient iterations per round, wall-clock budget (s).
+    probe : bool
+        When a round's tests remove nothing, probe: for each free candidate, re-optimise the
+        multipliers (at most ``probe_iter`` steps, from the best ones) with it forced open
+        (outside the Lagrangian solution) or closed (inside); a bound above the threshold
+        closes (fixes) it. Valid for the same reason as the tests: every solution better
+        than the incumbent lies in the current reduced problem.
+    max_rounds, max_iter, probe_iter, time_limit_s
+        Reduction rounds, subgradient steps per round and per probe, wall-clock budget (s).
     """
     t0 = time.perf_counter()
     nd = int(rows[-1]) + 1 if len(rows) else 0
     closed = np.zeros(m, bool)
     fixed = required.copy()
-    ub = np.inf
-    inc = None
+    start = np.searchsorted(rows, np.arange(nd + 1))
+    st: dict = {"ub": np.inf, "inc": None, "new_inc": False, "iters": 0}
     if incumbent is not None:
-        inc = incumbent.copy()
-        ub = float(_assign_cost(np.searchsorted(rows, np.arange(nd + 1)), jj, cc, inc))
-        if not np.isfinite(ub):
-            inc = None
+        c0 = float(_assign_cost(start, jj, cc, incumbent))
+        if np.isfinite(c0):
+            st["ub"], st["inc"] = c0, incumbent.copy()
     # starting multipliers: cost of the second cheapest pair of the row (Beasley 1993 starts
     # from a row minimum; a slightly larger value makes rho non-trivial from the first step)
-    start = np.searchsorted(rows, np.arange(nd + 1))
     lam = cc[np.minimum(start[:-1] + 1, start[1:] - 1)].astype(np.float64) if nd else np.zeros(0)
     best_bound = -np.inf
     best_delta = 0.0
-    iters = 0
     rounds = 0
+    n_probed = 0
     proven = False
-    sel_mask = np.zeros(m, bool)
 
     def margin(lam_, rho_):
+        ub = st["ub"]
         return 1e-9 * (float(np.abs(lam_).sum()) + float(np.abs(rho_).sum()) + (abs(ub) if np.isfinite(ub) else 0.0) + 1.0)
 
-    def is_proven(bound, delta):
+    def beats(bound, delta):
+        """The bound shows that nothing is better than the incumbent."""
+        ub = st["ub"]
         if not np.isfinite(ub):
             return False
         if integral:
             return bound - delta > ub - 1.0
         return bound - delta >= ub - rel_tol * max(1.0, abs(ub))
 
-    def sel_best(order_, k_):
-        y = fixed.copy()
-        y[order_[:k_]] = True
-        return y
-
-    def solve_sub(lam_, rho_):
-        free = np.flatnonzero(~closed & ~fixed)
-        k = p - int(fixed.sum())
+    def solve_sub(lam_, rho_, closed_, fixed_):
+        free = np.flatnonzero(~closed_ & ~fixed_)
+        k = p - int(fixed_.sum())
+        if k < 0 or len(free) < k:  # pragma: no cover - callers keep 0 <= k <= len(free)
+            raise ValueError("inconsistent fixed / closed candidates")
         order = free[np.argsort(rho_[free], kind="stable")]
-        L = float(lam_.sum()) + float(rho_[fixed].sum()) + float(rho_[order[:k]].sum())
+        L = float(lam_.sum()) + float(rho_[fixed_].sum()) + float(rho_[order[:k]].sum())
         return L, order, k
 
-    jj_c, cc_c, start_c = jj, cc, start
-    alive = np.ones(len(rows), bool)
-    best_lam = lam.copy()
-    while rounds < max_rounds and nd > 0:
-        rounds += 1
-        f = 2.0
+    def ascent(lam_, closed_, fixed_, pairs, n_iter, f, stall_n, stop_early):
+        """Subgradient steps; returns (best L, its delta, its multipliers). New incumbents
+        (Lagrangian solutions cheaper than the incumbent) are kept in ``st``."""
+        start_, jj_, cc_ = pairs
+        best, best_d, best_l = -np.inf, 0.0, lam_
         stall = 0
-        round_best = -np.inf
-        new_inc = False
-        for _ in range(max_iter):
-            iters += 1
-            rho = _rho(start_c, jj_c, cc_c, lam, m)
-            L, order, k = solve_sub(lam, rho)
-            sel_mask[:] = fixed
-            sel_mask[order[:k]] = True
-            g, cost = _subgradient(start_c, jj_c, cc_c, lam, sel_mask)
-            if cost < ub - 1e-12 * max(1.0, abs(ub)):
-                ub, inc, new_inc = float(cost), sel_mask.copy(), True
-            if L > round_best + 1e-12 * max(1.0, abs(L)):
-                round_best = L
+        y = np.zeros(m, bool)
+        for _ in range(n_iter):
+            st["iters"] += 1
+            rho = _rho(start_, jj_, cc_, lam_, m)
+            L, order, k = solve_sub(lam_, rho, closed_, fixed_)
+            y[:] = fixed_
+            y[order[:k]] = True
+            g, cost = _subgradient(start_, jj_, cc_, lam_, y)
+            ub = st["ub"]
+            if cost < ub - 1e-12 * max(1.0, abs(ub)) and int(y.sum()) == p:
+                st["ub"], st["inc"], st["new_inc"] = float(cost), y.copy(), True
+            if L > best + 1e-12 * max(1.0, abs(L)):
+                best, best_d, best_l = L, margin(lam_, rho), lam_
                 stall = 0
-                if L > best_bound:
-                    best_bound, best_delta = L, margin(lam, rho)
-                best_lam = lam.copy()
             else:
                 stall += 1
-            if is_proven(best_bound, best_delta):
-                proven = True
+            if stop_early(best, best_d):
                 break
             gg = float(g @ g)
-            if gg == 0.0:  # Lagrangian solution satisfies the relaxed rows: it is optimal for the reduced problem
+            if gg == 0.0:  # the Lagrangian solution satisfies the relaxed rows: optimal here
                 break
-            if stall >= 30:
+            if stall >= stall_n:
                 f *= 0.5
                 stall = 0
                 if f < 0.005:
                     break
+            ub = st["ub"]
             target = 1.05 * ub if np.isfinite(ub) and ub > 0 else (abs(L) * 1.05 + 1.0)
-            step = f * max(target - L, 1e-9 * max(1.0, abs(L))) / gg
-            lam = lam + step * g
+            lam_ = lam_ + (f * max(target - L, 1e-9 * max(1.0, abs(L))) / gg) * g
             if time.perf_counter() - t0 > time_limit_s:
                 break
-        if new_inc and improve is not None and inc is not None:
+        return best, best_d, best_l.copy()
+
+    pairs = (start, jj, cc)
+    alive = np.ones(len(rows), bool)
+    probed = False
+    while rounds < max_rounds and nd > 0:
+        rounds += 1
+        st["new_inc"] = False
+        L, d_, lam = ascent(lam, closed, fixed, pairs, max_iter, 2.0, 30, beats)
+        if L > best_bound:
+            best_bound, best_delta = L, d_
+        inc = st["inc"]
+        if st["new_inc"] and improve is not None and inc is not None:
             better = improve(inc, fixed, closed)
-            c2 = float(_assign_cost(start_c, jj_c, cc_c, better))
-            if c2 < ub - 1e-12 * max(1.0, abs(ub)):
-                ub, inc = c2, better.copy()
-        lam = best_lam.copy()
-        rho = _rho(start_c, jj_c, cc_c, lam, m)
-        L, order, k = solve_sub(lam, rho)
-        delta = margin(lam, rho)
-        if is_proven(L, delta) or is_proven(best_bound, best_delta):
+            c2 = float(_assign_cost(pairs[0], pairs[1], pairs[2], better))
+            if c2 < st["ub"] - 1e-12 * max(1.0, abs(st["ub"])):
+                st["ub"], st["inc"] = c2, better.copy()
+        if beats(best_bound, best_delta):
             proven = True
-        if proven or inc is None:
+        if proven or st["inc"] is None or time.perf_counter() - t0 > time_limit_s:
             break
-        # reduction tests at the best multipliers of this round
+        inc, ub = st["inc"], st["ub"]
+        jj_c, cc_c = pairs[1], pairs[2]
+        rho = _rho(pairs[0], jj_c, cc_c, lam, m)
+        L, order, k = solve_sub(lam, rho, closed, fixed)
+        delta = margin(lam, rho)
+        # a solution that the test removes costs > thr, hence at least ub
         thr = (ub - 1.0 + delta) if integral else (ub + delta)
         n_before = int(closed.sum()) + int(fixed.sum())
         inside, outside = order[:k], order[k:]
@@ -289,34 +303,63 @@ def lagrangian_reduce(
             rk = rho[inside[-1]]
             lb_open = L + rho[outside] - rk
             closed[outside[(lb_open > thr) & ~inc[outside]]] = True
-            if len(outside):
-                lb_close = L - rho[inside] + rho[outside[0]]
-            else:
-                lb_close = np.full(len(inside), np.inf)
+            lb_close = L - rho[inside] + rho[outside[0]] if len(outside) else np.full(len(inside), np.inf)
             fixed[inside[(lb_close > thr) & inc[inside]]] = True
-        # pair test (at the same multipliers, on the pairs of this round)
+        # pair test (same multipliers, pairs of this round)
         alive_idx = np.flatnonzero(alive)
         r_c = rows[alive_idx]
-        in_y = sel_best(order, k)[jj_c]
+        y = fixed.copy()
+        y[inside] = True
         extra = np.maximum(0.0, cc_c - lam[r_c])
         if k >= 1:
-            extra = extra + np.where(in_y, 0.0, rho[jj_c] - rho[inside[-1]])
+            extra = extra + np.where(y[jj_c], 0.0, rho[jj_c] - rho[inside[-1]])
         drop = L + extra > thr
         # protect the incumbent's assignment (cheapest open pair of each row)
-        op = inc[jj_c]
-        first_open = np.zeros(len(jj_c), bool)
-        io = np.flatnonzero(op)
+        io = np.flatnonzero(inc[jj_c])
         if len(io):
-            first_open[io[np.r_[True, r_c[io][1:] != r_c[io][:-1]]]] = True
-        drop &= ~first_open
+            drop[io[np.r_[True, r_c[io][1:] != r_c[io][:-1]]]] = False
         n_dropped = int(drop.sum())
+        changed = int(closed.sum()) + int(fixed.sum()) > n_before or n_dropped > 0
+        if not changed and probe and not probed and k >= 1:
+            # probing, most promising first (largest one-swap bounds)
+            probed = True
+            lb_out = L + rho[outside] - rho[inside[-1]]
+            lb_in = L - rho[inside] + (rho[outside[0]] if len(outside) else np.inf)
+            cand = np.concatenate([outside[np.argsort(-lb_out, kind="stable")], inside[np.argsort(-lb_in, kind="stable")]])
+            for jx in cand:
+                if time.perf_counter() - t0 > time_limit_s:
+                    break
+                inc = st["inc"]
+                if closed[jx] or fixed[jx]:
+                    continue
+                if int(fixed.sum()) >= p:  # all p sites fixed: nothing else can open
+                    closed |= ~fixed & ~inc
+                    break
+                n_probed += 1
+                if not inc[jx]:  # force open
+                    fx = fixed.copy()
+                    fx[jx] = True
+                    Lj, dj, _ = ascent(lam, closed, fx, pairs, probe_iter, 0.25, 10, beats)
+                    if beats(Lj, dj) and not st["inc"][jx]:
+                        closed[jx] = True
+                else:  # force closed
+                    cx = closed.copy()
+                    cx[jx] = True
+                    if int((~cx).sum()) < p:
+                        continue
+                    Lj, dj, _ = ascent(lam, cx, fixed, pairs, probe_iter, 0.25, 10, beats)
+                    if beats(Lj, dj) and st["inc"][jx]:
+                        fixed[jx] = True
+            changed = int(closed.sum()) + int(fixed.sum()) > n_before
+        elif changed:
+            probed = False
         alive[alive_idx[drop]] = False
         alive &= keep_pairs(rows, jj, cc, nd, closed, fixed)
-        if (int(closed.sum()) + int(fixed.sum()) == n_before and n_dropped == 0) \
-                or time.perf_counter() - t0 > time_limit_s:
+        if not changed:
             break
-        jj_c, cc_c = jj[alive], cc[alive]
-        start_c = np.searchsorted(rows[alive], np.arange(nd + 1))
+        rk_ = rows[alive]
+        pairs = (np.searchsorted(rk_, np.arange(nd + 1)), jj[alive], cc[alive])
+    inc = st["inc"]
     return Reduction(closed=closed, fixed=fixed, incumbent=inc if inc is not None else np.zeros(m, bool),
-                     ub=float(ub), bound=float(best_bound), proven=proven, iterations=iters, rounds=rounds,
-                     time_s=time.perf_counter() - t0, keep=alive)
+                     ub=float(st["ub"]), bound=float(best_bound), proven=proven, iterations=int(st["iters"]),
+                     rounds=rounds, time_s=time.perf_counter() - t0, keep=alive, n_probed=n_probed)

@@ -117,7 +117,10 @@ def solve_pmedian(
     :math:`\lambda`, a candidate whose forced opening (closing) provably costs at least the
     incumbent is closed (fixed open), and so is a demand-candidate pair whose forced use does;
     pairs of closed candidates and pairs costlier than the demand's nearest fixed-open site are
-    dropped; this is repeated while it removes something. Nothing the incumbent uses is
+    dropped; this is repeated while it removes something. When a round removes nothing, each
+    remaining candidate is probed once: the multipliers are re-optimised (up to 100 steps)
+    with it forced open (closed), and a bound that reaches the incumbent closes (fixes) it
+    (pmed38: 779 candidates closed by the tests, 87 more by probing). Nothing the incumbent uses is
     removed, so the reduced problem always contains an optimal solution. When every
     :math:`w_i d_{ij}` is an integer (checked), every solution value is one, so a bound above
     ``incumbent - 1`` suffices (tests and optimality; HiGHS then stops at an absolute gap of
@@ -166,7 +169,7 @@ def solve_pmedian(
         ``objective`` = :math:`\sum_i w_i d_{i,a(i)}`; ``assignment`` = nearest open site;
         ``extra["mean_cost"]`` = objective / total weight; ``extra["reduce"]``;
         with the reduction also ``lagrangian_bound`` (weighted cost units),
-        ``lagrangian_iterations``, ``reduction_rounds``, ``reduction_time_s`` (s),
+        ``lagrangian_iterations``, ``reduction_rounds``, ``n_probed``, ``reduction_time_s`` (s),
         ``n_closed``, ``n_fixed_open`` (beyond the required sites), ``n_pairs_left``,
         ``n_demand_constant`` (demand whose cost the fixed sites settle), ``incumbent_value``,
         ``proven_by_bound`` (no MILP solved) and ``integral_objective``.
@@ -255,7 +258,7 @@ def solve_pmedian(
                                 rel_tol=max(mip_gap, 1e-9), time_limit_s=0.25 * time_limit_s)
         red_extra = {"reduce": "lagrangian", "lagrangian_bound": red.bound, "n_closed": int(red.closed.sum()),
                      "n_fixed_open": int((red.fixed & ~req).sum()), "lagrangian_iterations": red.iterations,
-                     "reduction_rounds": red.rounds, "reduction_time_s": red.time_s,
+                     "reduction_rounds": red.rounds, "n_probed": red.n_probed, "reduction_time_s": red.time_s,
                      "incumbent_value": red.ub, "proven_by_bound": red.proven, "integral_objective": integral}
         if np.isfinite(red.ub):
             inc = red.incumbent
