@@ -41,8 +41,9 @@ def test_model_from_scenario(model):
     assert r.figures["children_covered_after"] >= r.figures["children_covered_before"]
 
 
-def test_capacitated_needs_lscp():
+def test_capacitated_needs_a_capacitated_kind():
+    # lscp, pmedian, mclp and budget_mclp respect capacities (tests/test_pipeline_capacity.py)
     from siteplan.errors import ScenarioError
 
     with pytest.raises(ScenarioError, match="capacitated"):
-        run(load_scenario(model={"kind": "mclp", "p": 3, "capacitated": True}, outputs=QUIET), out_dir=None)
+        run(load_scenario(model={"kind": "pcenter", "p": 3, "capacitated": True}, outputs=QUIET), out_dir=None)

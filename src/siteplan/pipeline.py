@@ -439,7 +439,8 @@ def plan_sites(
 
     c_snap = snap(net, cands, sc.network.max_snap_m, mode=std.mode)
     lim = _standard_limit(std)
-    needs_full = sc.model.kind in ("pmedian", "pcenter")
+    # capacitated models assign within the standard only: no pairs beyond it are needed
+    needs_full = sc.model.kind in ("pmedian", "pcenter") and not sc.model.capacitated
     cutoff_s, cutoff_m = lim["cutoff_s"], lim["cutoff_m"]
     if needs_full:
         # p-median / p-center assign every village: keep the pairs up to the time at which every
@@ -499,6 +500,14 @@ def plan_sites(
     elif m.kind == "lscp" and m.capacitated:
         res = _capacitated_lscp(A, cands, w, cost, required, m, kw,
                                 villages["village_code"].astype(str).to_numpy())
+    elif m.capacitated and m.kind in ("mclp", "budget_mclp"):
+        p = None if m.p is None else (m.p if m.required_in_p else m.p + int(required.sum()))
+        res = models.solve_capacitated_mclp(A, w, _capacities(cands, m), p=p, budget=m.budget_cny,
+                                            cost=cost, required=required, **kw)
+    elif m.capacitated and m.kind == "pmedian":
+        p = m.p if m.required_in_p else m.p + int(required.sum())
+        res = _capacitated_pmedian(od.to_csr("time_s", offset=1e-6).tocsr(), A, cands, w, p, required, m,
+                                   kw, villages["village_code"].astype(str).to_numpy())
     elif m.kind == "lscp":
         res = models.solve_lscp(A, cost=cost, required=required, **kw)
     elif m.kind in ("mclp", "budget_mclp"):
@@ -537,8 +546,7 @@ def _capacitated_lscp(A, cands, w, cost, required, m, kw, village_ids):
     from siteplan.errors import InfeasibleError
 
     A = A.tocsr()
-    cap = cands["capacity"].to_numpy(float)
-    cap = np.where(cap > 0, cap, float(m.default_capacity))
+    cap = _capacities(cands, m)
     reach_cap = np.asarray(A @ cap).ravel()
     short = np.flatnonzero((np.diff(A.indptr) > 0) & (w > reach_cap + 1e-9))
     if len(short):
@@ -551,6 +559,37 @@ def _capacitated_lscp(A, cands, w, cost, required, m, kw, village_ids):
             uncoverable=[str(village_ids[i]) for i in short],
         )
     return models.solve_capacitated_lscp(A, w, cap, cost=cost, required=required, **kw)
+
+
+def _capacities(cands: pd.DataFrame, m: Any) -> np.ndarray:
+    """Children each candidate can serve; 0 / missing = unknown = ``model.default_capacity``."""
+    cap = pd.to_numeric(cands["capacity"], errors="coerce").fillna(0).to_numpy(float) \
+        if "capacity" in cands else np.zeros(len(cands))
+    return np.where(cap > 0, cap, float(m.default_capacity))
+
+
+def _capacitated_pmedian(D, A, cands, w, p, required, m, kw, village_ids):
+    """p sites placing every child within the standard and the capacities at least travel.
+
+    :func:`siteplan.models.solve_capacitated_pmedian` on the travel times ``D`` restricted to
+    the standard (``A``, off-network villages excluded); villages no candidate reaches within
+    the standard are left out and listed in ``uncoverable`` (they are reported as unreachable).
+    """
+    from siteplan import models
+
+    return models.solve_capacitated_pmedian(D, w, p, _capacities(cands, m), required, cover=A,
+                                            drop_uncoverable=True, demand_ids=list(village_ids), **kw)
+
+
+def _placed_children(res: Any, w: np.ndarray) -> float | None:
+    """Children a capacitated model placed (assigned within the standard and capacities)."""
+    extra = getattr(res, "extra", None) or {}
+    if "placed" in extra:
+        return float(extra["placed"])
+    if "x" in extra and "demand_rows" in extra:  # capacitated LSCP: shares of the demand rows
+        X = sp.csr_matrix(extra["x"])
+        return float(np.asarray(X.sum(axis=1)).ravel() @ w[np.asarray(extra["demand_rows"])])
+    return None
 
 
 def _restrict_demand(res: Any, n: int) -> Any:
@@ -861,6 +900,7 @@ def _figures(sc, inp, v, cov_before, cov_after, targets_after, plan, costs, poli
         "n_unreachable": int((cov_after["status"] == "unreachable").sum()),
         "n_off_network": int((cov_after["status"] == "off_network").sum()),
         "model": sc.model.kind,
+        "model_capacitated": bool(sc.model.capacitated),
         "model_objective_unit": {"targets": "CNY capex", "lscp": "CNY capex", "budget_mclp": "children covered",
                                  "mclp": "children covered", "pmedian": "child-seconds",
                                  "pcenter": "seconds (worst village)"}.get(sc.model.kind, ""),
@@ -874,6 +914,10 @@ def _figures(sc, inp, v, cov_before, cov_after, targets_after, plan, costs, poli
         "n_upgrade": int((plan.proposed["action"] == "upgrade").sum()) if len(plan.proposed) else 0,
         "modelled_layers": list(inp.modelled_layers),
     }
+    if sc.model.capacitated and res is not None:
+        placed = _placed_children(res, w)
+        f["children_placed_within_capacity"] = placed
+        f["children_placed_share"] = placed / float(w.sum()) if placed is not None and w.sum() > 0 else None
     for key, col in (("township_share_after", "townships_with_site_share"), ("village_share_after", "villages_within_share")):
         f[key] = float(city[col]) if col in city.index else None
     f["township_target_met"] = bool(f["township_share_after"] is not None and f["township_share_after"] >= sc.model.township_target - 1e-12)

@@ -125,6 +125,11 @@ def format_figures(f: Mapping[str, Any]) -> str:
         + (f", gap {_pct(f.get('model_gap'))}" if f.get("model_gap") else "")
         + (f", objective {f.get('model_objective'):,.0f} {f.get('model_objective_unit', '')}".rstrip()
            if isinstance(f.get("model_objective"), (int, float)) else ""),
+        *([f"  capacities               respected: no site serves more children than its capacity, all "
+           f"within {f.get('standard', '')}; "
+           + (f"{f['children_placed_within_capacity']:,.0f} children placed ({_pct(f.get('children_placed_share'))})"
+              if isinstance(f.get("children_placed_within_capacity"), (int, float)) else "children placed: n/a")]
+          if f.get("model_capacitated") else []),
         f"  new sites proposed       {f.get('n_proposed', 0)} ({f.get('n_new', 0)} new builds, {f.get('n_upgrade', 0)} upgrades)",
         f"  capex                    {_cny(f.get('capex_cny'))}",
         f"  opex per year            {_cny(f.get('opex_cny_per_year'))}",

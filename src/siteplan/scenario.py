@@ -233,9 +233,13 @@ class ModelConfig(_Section):
     village_target: float = Field(0.8, ge=0, le=1)
     #: Targets apply city-wide or to every county.
     target_scope: Literal["city", "county"] = "county"
-    #: Respect site capacities (children per site): with kind = "lscp", the least-cost set of
-    #: sites and an assignment of every coverable village within the standard such that no
-    #: site serves more children than its capacity (capacitated facility location).
+    #: Respect site capacities (children per site); every child is assigned to an open site
+    #: within the standard and no site serves more children than its capacity. kind = "lscp":
+    #: least-cost sites placing every coverable village (capacitated facility location);
+    #: "pmedian": p sites placing every coverable child at least total travel (capacitated
+    #: p-median; infeasible when p sites cannot hold them); "mclp" / "budget_mclp": most
+    #: children placed with p sites / within the budget (capacitated MCLP, a village may be
+    #: placed in part). Not with "pcenter", "targets" or heuristic = true.
     capacitated: bool = False
     #: Capacity (children) of a candidate whose capacity is unknown (0): an assumption.
     default_capacity: int = Field(40, ge=1)
@@ -261,6 +265,10 @@ class ModelConfig(_Section):
         return v
 
 
+#: Model kinds that can respect site capacities (``model.capacitated = true``).
+CAPACITATED_KINDS = ("lscp", "pmedian", "mclp", "budget_mclp")
+
+
 def _check_model(m: ModelConfig) -> ModelConfig:
     needs = {"pmedian": "p", "pcenter": "p", "budget_mclp": "budget_cny"}
     if m.kind == "mclp" and m.p is None and m.budget_cny is None:
@@ -271,8 +279,11 @@ def _check_model(m: ModelConfig) -> ModelConfig:
     if m.kind in ("lscp", "targets", "none") and m.p is not None:
         raise ValueError(f"model.p is not used by model.kind = '{m.kind}'; remove it or choose mclp, "
                          "pmedian or pcenter")
-    if m.capacitated and m.kind != "lscp":
-        raise ValueError(f"model.capacitated is supported with model.kind = 'lscp', not '{m.kind}'")
+    if m.capacitated and m.kind not in CAPACITATED_KINDS:
+        raise ValueError(f"model.capacitated is supported with model.kind = "
+                         f"{', '.join(repr(k) for k in CAPACITATED_KINDS)}, not '{m.kind}'")
+    if m.capacitated and m.heuristic and m.kind in ("pmedian", "mclp"):
+        raise ValueError("model.capacitated has no heuristic: set model.heuristic = false")
     return m
 
 

@@ -11,6 +11,7 @@ from siteplan.models.adapter import (
     od_to_matrices,
     solve_with_config,
 )
+from siteplan.models.capacitated import solve_capacitated_mclp, solve_capacitated_pmedian
 from siteplan.models.heuristics import heuristic_mclp, heuristic_pmedian
 from siteplan.models.lscp import smallest_covering_standard, solve_lscp
 from siteplan.models.mclp import solve_mclp
@@ -28,6 +29,8 @@ __all__ = [
     "od_to_matrices",
     "smallest_covering_standard",
     "solve_capacitated_lscp",
+    "solve_capacitated_mclp",
+    "solve_capacitated_pmedian",
     "solve_lscp",
     "solve_mclp",
     "solve_pcenter",

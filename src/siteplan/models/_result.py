@@ -20,7 +20,7 @@ class LocationResult:
     ----------
     model : str
         ``"lscp"``, ``"mclp"``, ``"pmedian"``, ``"pcenter"``, ``"ufl"``, ``"cflp"``, ``"targets"``,
-        or ``"<model>-heuristic"``.
+        ``"cpmedian"`` / ``"cmclp"`` (capacitated p-median / MCLP), or ``"<model>-heuristic"``.
     status : str
         ``"optimal"`` (proven), ``"feasible"`` (time limit reached; see ``gap``) or
         ``"heuristic"`` (greedy/interchange; ``gap`` against the LP bound).

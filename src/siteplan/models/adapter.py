@@ -185,9 +185,12 @@ def solve_with_config(
     max_value : float
         The service standard in the unit of ``value`` (seconds for ``time_s``).
     capacity : str, optional
-        Candidate column of capacities (children) for ``capacitated=True`` with ``kind="lscp"``
-        (:func:`solve_capacitated_lscp`); 0 = unknown, replaced by ``config.default_capacity``
-        when the config has that field.
+        Candidate column of capacities (children) for ``capacitated=True``: ``kind="lscp"`` ->
+        :func:`solve_capacitated_lscp`; ``"pmedian"`` -> :func:`solve_capacitated_pmedian`
+        (pairs within ``max_value`` only; demand no candidate reaches is left out and listed in
+        ``uncoverable``); ``"mclp"`` / ``"budget_mclp"`` -> :func:`solve_capacitated_mclp`.
+        ``p`` follows ``config.required_in_p``. 0 = unknown, replaced by
+        ``config.default_capacity`` when the config has that field.
 
     Returns
     -------
@@ -197,41 +200,18 @@ def solve_with_config(
     ------
     InputError
         ``kind="none"``, a missing ``p``/``budget_cny``, or ``capacitated=True`` with a kind
-        other than ``"lscp"`` or without a capacity column.
+        other than ``"lscp"``, ``"pmedian"``, ``"mclp"``, ``"budget_mclp"`` or without a
+        capacity column.
+    InfeasibleError
+        Raised by the model (e.g. a capacitated p-median whose ``p`` sites cannot hold every
+        child within the standard).
     """
     kind = config.kind
     common = dict(demand_id=demand_id, candidate_id=candidate_id, weight=weight, max_value=max_value,
                   value=value, cost=cost, required=required)
     lim = dict(time_limit_s=config.time_limit_s, mip_gap=config.mip_gap)
     if config.capacitated:
-        if kind != "lscp" or capacity is None:
-            raise InputError("model.capacitated needs kind = 'lscp' and a candidate capacity column")
-        from siteplan.models.ufl import solve_capacitated_lscp
-
-        n, m = len(demand), len(candidates)
-        if isinstance(od, tuple):
-            C, A = sp.csr_matrix(od[0]), sp.csr_matrix(od[1])
-        else:
-            get = (lambda k: od[k]) if isinstance(od, (pd.DataFrame, dict)) else (lambda k: getattr(od, k))
-            C, A = od_to_matrices(get("origin"), get("dest"), get(value), n, m, max_value)
-        cap = candidates[capacity].to_numpy(dtype=float)
-        default = getattr(config, "default_capacity", None)
-        if default is not None:
-            cap = np.where(cap > 0, cap, float(default))
-        w = demand[weight].to_numpy(dtype=float) if weight else np.ones(n)
-        r = solve_capacitated_lscp(
-            A, w, cap, candidates[cost].to_numpy(dtype=float) if cost else None,
-            candidates[required].to_numpy(dtype=bool) if required else None, **lim,
-        )
-        cid = candidates[candidate_id].astype(str).to_numpy()
-        a = r.assignment
-        has = a >= 0
-        travel = np.full(n, np.nan)
-        if has.any():
-            travel[has] = np.asarray(C[np.flatnonzero(has), a[has]]).ravel()
-        table = pd.DataFrame({demand_id: demand[demand_id].astype(str).tolist(), "covered": r.covered,
-                              "site_id": np.where(has, cid[np.maximum(a, 0)], ""), "travel": travel})
-        return PlacedResult(r, [str(cid[j]) for j in r.selected], table)
+        return _capacitated(config, demand, candidates, od, capacity=capacity, **common, **lim)
     if kind == "none":
         raise InputError("model.kind = 'none': no location model to run")
     if kind in ("mclp", "pmedian", "pcenter") and config.p is None:
@@ -265,6 +245,57 @@ def solve_with_config(
         return from_geodataframe(demand, candidates, od, "pcenter", p=config.p, **common,
                                  time_limit_s=config.time_limit_s)
     raise InputError(f"unknown model kind '{kind}'")
+
+
+def _capacitated(config, demand, candidates, od, *, capacity, demand_id, candidate_id, weight, max_value,
+                 value, cost, required, time_limit_s, mip_gap):
+    """Capacitated path of :func:`solve_with_config` (same output shape)."""
+    from siteplan.models.capacitated import solve_capacitated_mclp, solve_capacitated_pmedian
+    from siteplan.models.ufl import solve_capacitated_lscp
+
+    kind = config.kind
+    if kind not in ("lscp", "pmedian", "mclp", "budget_mclp") or capacity is None:
+        raise InputError("model.capacitated needs kind = 'lscp', 'pmedian', 'mclp' or 'budget_mclp' and a "
+                         "candidate capacity column")
+    n, m = len(demand), len(candidates)
+    if isinstance(od, tuple):
+        C, A = sp.csr_matrix(od[0]), sp.csr_matrix(od[1])
+    else:
+        get = (lambda k: od[k]) if isinstance(od, (pd.DataFrame, dict)) else (lambda k: getattr(od, k))
+        C, A = od_to_matrices(get("origin"), get("dest"), get(value), n, m, max_value)
+    cap = candidates[capacity].to_numpy(dtype=float)
+    default = getattr(config, "default_capacity", None)
+    if default is not None:
+        cap = np.where(cap > 0, cap, float(default))
+    w = demand[weight].to_numpy(dtype=float) if weight else np.ones(n)
+    c = candidates[cost].to_numpy(dtype=float) if cost else None
+    req = candidates[required].to_numpy(dtype=bool) if required else None
+    n_req = 0 if req is None else int(req.sum())
+    lim = dict(time_limit_s=time_limit_s, mip_gap=mip_gap)
+    ids = demand[demand_id].astype(str).tolist()
+    if kind == "lscp":
+        r = solve_capacitated_lscp(A, w, cap, c, req, **lim)
+    elif kind == "pmedian":
+        if config.p is None:
+            raise InputError("model.kind = 'pmedian' needs model.p")
+        p = config.p if config.required_in_p else config.p + n_req
+        r = solve_capacitated_pmedian(C, w, p, cap, req, cover=A, drop_uncoverable=True, demand_ids=ids, **lim)
+    else:
+        if kind == "budget_mclp" and (config.budget_cny is None or cost is None):
+            raise InputError("model.kind = 'budget_mclp' needs model.budget_cny and a candidate cost column")
+        if config.p is None and config.budget_cny is None:
+            raise InputError("model.kind = 'mclp' needs model.p or model.budget_cny")
+        r = solve_capacitated_mclp(A, w, cap, p=config.p, budget=config.budget_cny, cost=c, required=req,
+                                   required_in_p=config.required_in_p, **lim)
+    cid = candidates[candidate_id].astype(str).to_numpy()
+    a = r.assignment
+    has = a >= 0
+    travel = np.full(n, np.nan)
+    if has.any():
+        travel[has] = np.asarray(C[np.flatnonzero(has), a[has]]).ravel()
+    table = pd.DataFrame({demand_id: ids, "covered": r.covered,
+                          "site_id": np.where(has, cid[np.maximum(a, 0)], ""), "travel": travel})
+    return PlacedResult(r, [str(cid[j]) for j in r.selected], table)
 
 
 def _heuristic(demand, candidates, od, kind, config, **common):
