@@ -40,10 +40,11 @@ def _pmedopt() -> dict[str, float]:
     return out
 
 
-# Instances whose LP relaxation is fractional need 15 s to several minutes of branch and bound
-# on one (shared) core; they run with SITEPLAN_SLOW_TESTS=1 and in benchmarks/pmed_all.py
-# (all 40 with times, see benchmarks/README.md). The rest keep CI under a minute.
-PMED_SLOW = {6, 11, 12, 13, 14}
+# With the Lagrangian reduction (reduce="auto") every one of pmed1-15 takes seconds, so all
+# run here; without it pmed6 and 11-14 needed 30-120 s of branch and bound. All 40, with
+# times: benchmarks/pmed_all.py and benchmarks/README.md. Plain-MILP runs of the slow ones:
+# SITEPLAN_SLOW_TESTS=1 (test_pmed_plain_milp_slow).
+PMED_SLOW: set[int] = set()
 
 
 @needs_shared
@@ -57,6 +58,15 @@ def test_pmed_reaches_published_optimum(k):
     assert r.objective == pytest.approx(_pmedopt()[f"pmed{k}"])
     assert r.n_selected == p
     assert r.gap == pytest.approx(0.0, abs=1e-9)
+
+
+@needs_shared
+@pytest.mark.skipif(not SLOW, reason="plain MILP of pmed6 and 11-14: 30-120 s each; set SITEPLAN_SLOW_TESTS=1")
+@pytest.mark.parametrize("k", [6, 11, 12, 13, 14])
+def test_pmed_plain_milp_slow(k):
+    D, p = read_pmed(BENCH / "pmed" / f"pmed{k}.txt")
+    r = solve_pmedian(D, np.ones(len(D)), p, time_limit_s=600, reduce="none")
+    assert r.status == "optimal" and r.objective == pytest.approx(_pmedopt()[f"pmed{k}"])
 
 
 @needs_shared
