@@ -295,6 +295,22 @@ def test_solve_with_model_config():
     assert r.selected_ids == ["Z"] and r.result.status == "heuristic"
     with pytest.raises(InputError):
         solve_with_config(ModelConfig(kind="pmedian"), demand, cand, od, max_value=1800)
+    # required (existing) X: p counts it only with required_in_p, as in the main job
+    cand["existing"] = [True, False, False]
+    # every village reaches every site (villages a, b near X and Y; c, d near Z)
+    t = [[10, 20, 900], [20, 10, 900], [900, 900, 10], [900, 800, 10]]
+    od = pd.DataFrame({"origin": np.repeat(np.arange(4), 3), "dest": np.tile(np.arange(3), 4),
+                       "time_s": np.ravel(t).astype(float)})
+    for kind in ("pmedian", "pcenter", "mclp"):
+        for heur in ((False, True) if kind != "pcenter" else (False,)):
+            mv = 100 if kind == "mclp" else 1800  # MCLP: only the near site covers
+            new = solve_with_config(ModelConfig(kind=kind, p=1, heuristic=heur), demand, cand, od,
+                                    max_value=mv, required="existing")
+            assert len(new.selected_ids) == 2 and "X" in new.selected_ids, (kind, heur)
+            both = solve_with_config(ModelConfig(kind=kind, p=1, heuristic=heur, required_in_p=True), demand, cand,
+                                     od, max_value=mv, required="existing")
+            assert both.selected_ids == ["X"], (kind, heur)
+            assert sorted(new.selected_ids) == ["X", "Z"], (kind, heur)
 
 
 @needs_shared

@@ -175,7 +175,9 @@ def solve_with_config(
     township (``town_code``) units, per county (``county_code``) when ``target_scope="county"``;
     ``"lscp"``; ``"mclp"`` (``p``); ``"budget_mclp"`` (``budget_cny`` and the ``cost`` column);
     ``"pmedian"`` / ``"pcenter"`` (``p``). ``heuristic=True`` uses the greedy/interchange
-    heuristics for MCLP and p-median.
+    heuristics for MCLP and p-median. As in the main job, ``p`` counts the ``required``
+    (existing) sites only when ``config.required_in_p`` is true; otherwise ``p`` new sites
+    are opened besides them.
 
     Parameters
     ----------
@@ -228,21 +230,24 @@ def solve_with_config(
         )
     if kind == "lscp":
         return from_geodataframe(demand, candidates, od, "lscp", **common, **lim)
+    # p counts the required (existing) sites only with required_in_p, as in the main job
+    n_req = int(candidates[required].to_numpy(dtype=bool).sum()) if required else 0
+    p_all = None if config.p is None else (config.p if config.required_in_p else config.p + n_req)
     if kind in ("mclp", "budget_mclp"):
         if kind == "budget_mclp" and (config.budget_cny is None or cost is None):
             raise InputError("model.kind = 'budget_mclp' needs model.budget_cny and a candidate cost column")
         if config.heuristic and kind == "mclp":
-            return _heuristic(demand, candidates, od, "mclp", config, **common)
+            return _heuristic(demand, candidates, od, "mclp", p_all, **common)
         extra = {"p": config.p, "required_in_p": config.required_in_p}
         if kind == "budget_mclp":
             extra["budget"] = config.budget_cny
         return from_geodataframe(demand, candidates, od, "mclp", **common, **lim, **extra)
     if kind == "pmedian":
         if config.heuristic:
-            return _heuristic(demand, candidates, od, "pmedian", config, **common)
-        return from_geodataframe(demand, candidates, od, "pmedian", p=config.p, **common, **lim)
+            return _heuristic(demand, candidates, od, "pmedian", p_all, **common)
+        return from_geodataframe(demand, candidates, od, "pmedian", p=p_all, **common, **lim)
     if kind == "pcenter":
-        return from_geodataframe(demand, candidates, od, "pcenter", p=config.p, **common,
+        return from_geodataframe(demand, candidates, od, "pcenter", p=p_all, **common,
                                  time_limit_s=config.time_limit_s)
     raise InputError(f"unknown model kind '{kind}'")
 
@@ -298,7 +303,7 @@ def _capacitated(config, demand, candidates, od, *, capacity, demand_id, candida
     return PlacedResult(r, [str(cid[j]) for j in r.selected], table)
 
 
-def _heuristic(demand, candidates, od, kind, config, **common):
+def _heuristic(demand, candidates, od, kind, p, **common):
     """Heuristic path of :func:`solve_with_config` (same output shape)."""
     from siteplan.models import heuristic_mclp, heuristic_pmedian
 
@@ -311,9 +316,9 @@ def _heuristic(demand, candidates, od, kind, config, **common):
     w = demand[common["weight"]].to_numpy(dtype=float) if common["weight"] else np.ones(n)
     req = candidates[common["required"]].to_numpy(dtype=bool) if common["required"] else None
     if kind == "mclp":
-        r = heuristic_mclp(A, w, config.p, req)
+        r = heuristic_mclp(A, w, p, req)
     else:
-        r = heuristic_pmedian(C, w, config.p, req)
+        r = heuristic_pmedian(C, w, p, req)
     cid = candidates[common["candidate_id"]].astype(str).to_numpy()
     a = r.assignment
     has = a >= 0
