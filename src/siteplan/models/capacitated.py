@@ -24,6 +24,14 @@ from siteplan.models.pmedian import _assign, _inputs
 _TOL = 1e-6
 
 
+
+def _clean_shares(x: np.ndarray, jj: np.ndarray, open_mask: np.ndarray) -> np.ndarray:
+    """Assignment shares as reported: clipped to [0, 1], solver noise below 1e-9 and any
+    share on a site that is not open set to exactly 0 (HiGHS may leave ~1e-17 there)."""
+    xv = np.clip(np.asarray(x, dtype=float), 0.0, 1.0)
+    xv[(xv < 1e-9) | ~open_mask[jj]] = 0.0
+    return xv
+
 def _label(k: int, ids: Sequence[Any] | None) -> str:
     return str(ids[k]) if ids is not None else str(int(k))
 
@@ -299,7 +307,7 @@ def solve_capacitated_pmedian(
     sel = round_binary(sol.x[:m])
     open_mask = np.zeros(m, bool)
     open_mask[sel] = True
-    xv = np.clip(sol.x[m:], 0.0, 1.0)
+    xv = _clean_shares(sol.x[m:], jj, open_mask)
     X = sp.csr_matrix((xv, (rows[ii], jj)), shape=(n, m))
     X.eliminate_zeros()
     X.sort_indices()
@@ -499,7 +507,9 @@ def solve_capacitated_mclp(
                      time_limit_s=time_limit_s, mip_gap=mip_gap,
                      infeasible_message="the required sites alone break the budget or p")
     sel = round_binary(sol.x[:m])
-    xv = np.clip(sol.x[m:], 0.0, 1.0)
+    open_mask = np.zeros(m, bool)
+    open_mask[sel] = True
+    xv = _clean_shares(sol.x[m:], jj, open_mask)
     X = sp.csr_matrix((xv, (rows[ii], jj)), shape=(n, m))
     X.eliminate_zeros()
     X.sort_indices()
