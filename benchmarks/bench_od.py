@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n=== synthetic network ({n_side} x {n_side} grid)")
         with Step("build TravelNetwork.from_roads"):
             net, rand_pts = build(n_side, a.seed)
-        run_case(net, rand_pts(n_v), rand_pts(n_c), rand_pts(n_s), 3000.0, a, t_cold, targets=True)
+        run_case(net, rand_pts(n_v), rand_pts(n_c), rand_pts(n_s), 3000.0, a, t_cold, targets=not a.small)
     if a.case in ("guangyuan", "both"):
         print("\n=== Guangyuan default (data/guangyuan: modelled + OSM-derived roads)")
         with Step("load inputs + build TravelNetwork.from_roads"):
