@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from siteplan.errors import SiteplanError
 
@@ -56,7 +57,8 @@ def _main(
 def _fail(e: BaseException) -> None:
     if _state["debug"]:
         raise e
-    err_console.print(f"[bold red]error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
+    # the message is plain text: square brackets in it (e.g. "[model]") are not Rich markup
+    err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code=getattr(e, "exit_code", 2))
 
 

@@ -433,6 +433,7 @@ def plan_sites(
     cands = cands.reset_index(drop=True)
     capex = candidate_costs(cands, inp.catalogue, level=sc.costing.scenario_level, price_year=sc.costing.price_year)
     cands["capex_cny"] = np.where(cands["action"].to_numpy() == "existing", 0.0, capex)
+    _check_p(sc, len(cands), int((cands["action"].to_numpy() == "existing").sum()))
     if sc.model.kind == "none":
         empty = cands.iloc[0:0].copy()
         return PlanResult(cands, None, _proposed_table(empty, villages, np.zeros(0, int), None))
@@ -535,6 +536,38 @@ def plan_sites(
     return PlanResult(cands, res, proposed, curve)
 
 
+def _check_p(sc: Scenario, n_candidates: int, n_required: int) -> None:
+    """Check ``model.p`` against the candidate sites before any solve, in the scenario's terms.
+
+    The models see p plus the existing sites kept open (``required_in_p = false``) or p itself
+    (``true``); it must lie between the existing sites (at least 1) and the candidates.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the scenario file, ``model.p``, the existing sites and how they count, the
+        number of candidate sites and the allowed range of ``model.p``.
+    """
+    m = sc.model
+    if m.p is None or m.kind not in ("mclp", "pmedian", "pcenter", "budget_mclp"):
+        return
+    if m.required_in_p:
+        lo, hi = max(1, n_required), n_candidates
+        how = (f"model.required_in_p = true: model.p counts the {n_required} existing site(s) kept open, "
+               f"so it must be between {lo} and {hi}")
+    else:
+        lo, hi = 1, n_candidates - n_required
+        how = (f"model.required_in_p = false: the {n_required} existing site(s) kept open are added to "
+               f"model.p new sites, so model.p must be between {lo} and {hi}")
+    if not lo <= m.p <= hi:
+        raise ScenarioError(
+            f"model.p = {m.p} does not fit the {n_candidates} candidate sites ({n_required} existing, "
+            f"{n_candidates - n_required} new builds or upgrades) of model.kind = '{m.kind}'; {how}"
+            + ("" if m.required_in_p or lo <= hi else " (there is no candidate for a new site)"),
+            file=sc.source_file,
+        )
+
+
 def _capacitated_lscp(A, cands, w, cost, required, m, kw, village_ids):
     """Least-cost sites serving every coverable village within the standard and capacities.
 
@@ -543,10 +576,19 @@ def _capacitated_lscp(A, cands, w, cost, required, m, kw, village_ids):
     within the standard can take together (capacity 0 = unknown = ``model.default_capacity``).
     """
     from siteplan import models
-    from siteplan.errors import InfeasibleError
 
     A = A.tocsr()
     cap = _capacities(cands, m)
+    _check_reach_capacity(A, w, cap, village_ids)
+    return models.solve_capacitated_lscp(A, w, cap, cost=cost, required=required, **kw)
+
+
+def _check_reach_capacity(A, w, cap, village_ids) -> None:
+    """Name every village with more children than all sites within the standard can take
+    together, with the advice (capacitated LSCP and p-median alike)."""
+    from siteplan.errors import InfeasibleError
+
+    A = A.tocsr()
     reach_cap = np.asarray(A @ cap).ravel()
     short = np.flatnonzero((np.diff(A.indptr) > 0) & (w > reach_cap + 1e-9))
     if len(short):
@@ -558,7 +600,6 @@ def _capacitated_lscp(A, cands, w, cost, required, m, kw, village_ids):
             "wider service standard",
             uncoverable=[str(village_ids[i]) for i in short],
         )
-    return models.solve_capacitated_lscp(A, w, cap, cost=cost, required=required, **kw)
 
 
 def _capacities(cands: pd.DataFrame, m: Any) -> np.ndarray:
@@ -577,7 +618,9 @@ def _capacitated_pmedian(D, A, cands, w, p, required, m, kw, village_ids):
     """
     from siteplan import models
 
-    return models.solve_capacitated_pmedian(D, w, p, _capacities(cands, m), required, cover=A,
+    cap = _capacities(cands, m)
+    _check_reach_capacity(A, w, cap, village_ids)
+    return models.solve_capacitated_pmedian(D, w, p, cap, required, cover=A,
                                             drop_uncoverable=True, demand_ids=list(village_ids), **kw)
 
 

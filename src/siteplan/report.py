@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import math
 import platform
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -92,6 +93,18 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
+def _gap_pct(x: float | None) -> str:
+    """A relative MIP gap as a percentage with two significant digits (0.000315 -> "0.032%"),
+    so a small non-zero gap never reads as "0.0%"."""
+    if x is None or x != x:
+        return "n/a"
+    if x == 0:
+        return "0%"
+    pct = 100 * abs(x)
+    decimals = max(0, 1 - math.floor(math.log10(pct)))
+    return f"{pct:.{decimals}f}%"
+
+
 def _minutes(s: float | None) -> str:
     if s is None or s != s or s == float("inf"):
         return "unreachable"
@@ -119,10 +132,12 @@ def format_figures(f: Mapping[str, Any]) -> str:
         f"  covered with the plan    villages {_pct(f.get('villages_covered_after'))}  children {_pct(f.get('children_covered_after'))}",
         f"  townships with a site    {_pct(f.get('township_share_after'))} (target {_pct(f.get('township_target'))}) "
         f"{'MET' if f.get('township_target_met') else 'NOT MET'}  [a care site in the township]",
-        f"  villages with a site     {_pct(f.get('village_share_after'))} (target {_pct(f.get('village_target'))}) "
-        f"{'MET' if f.get('village_target_met') else 'NOT MET'}  [a care site within {f.get('standard', '')}]",
+        f"  villages within standard {_pct(f.get('village_share_after'))} (target {_pct(f.get('village_target'))}) "
+        f"{'MET' if f.get('village_target_met') else 'NOT MET'}  [villages_within_share: a care site within "
+        f"{f.get('standard', '')}, not necessarily in the village; a site in the village itself is "
+        "villages_with_site_share]",
         f"  model                    {f.get('model', '')}: {f.get('model_status', '')}"
-        + (f", gap {_pct(f.get('model_gap'))}" if f.get("model_gap") else "")
+        + (f", gap {_gap_pct(f.get('model_gap'))}" if f.get("model_gap") else "")
         + (f", objective {f.get('model_objective'):,.0f} {f.get('model_objective_unit', '')}".rstrip()
            if isinstance(f.get("model_objective"), (int, float)) else ""),
         *([f"  capacities               respected: no site serves more children than its capacity, all "

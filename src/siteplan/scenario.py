@@ -242,10 +242,14 @@ class ModelConfig(_Section):
     #: placed in part). Not with "pcenter", "targets" or heuristic = true.
     capacitated: bool = False
     #: Capacity (children) of a candidate whose capacity is unknown (0): an assumption.
+    #: On the default Guangyuan data (villages of up to 85 children, candidates without a
+    #: capacity) capacitated = true with kind "pmedian" or "lscp" is always infeasible at the
+    #: default 40: set your sites' capacities in the facilities file or raise this value.
     default_capacity: int = Field(40, ge=1)
     time_limit_s: float = Field(120.0, gt=0)
     mip_gap: float = Field(0.0, ge=0)
-    #: Use the heuristic instead of the exact MILP (very large instances; mclp, pmedian).
+    #: Use the heuristic instead of the exact MILP (very large instances; mclp with p, pmedian;
+    #: rejected for the other kinds and with budget_cny).
     heuristic: bool = False
     #: Existing (required) sites count towards p (True) or p new sites are added (False,
     #: the planner's usual question: "where do p new sites go?").
@@ -284,6 +288,12 @@ def _check_model(m: ModelConfig) -> ModelConfig:
                          f"{', '.join(repr(k) for k in CAPACITATED_KINDS)}, not '{m.kind}'")
     if m.capacitated and m.heuristic and m.kind in ("pmedian", "mclp"):
         raise ValueError("model.capacitated has no heuristic: set model.heuristic = false")
+    if m.heuristic and m.kind not in ("pmedian", "mclp"):
+        raise ValueError(f"model.heuristic is not available for model.kind = '{m.kind}' (only mclp "
+                         "and pmedian have one): set model.heuristic = false")
+    if m.heuristic and m.kind == "mclp" and m.budget_cny is not None:
+        raise ValueError("model.heuristic is not available with model.budget_cny (the mclp heuristic "
+                         "takes p only): set model.heuristic = false or remove model.budget_cny")
     return m
 
 

@@ -32,6 +32,20 @@ def _clean_shares(x: np.ndarray, jj: np.ndarray, open_mask: np.ndarray) -> np.nd
     xv[(xv < 1e-9) | ~open_mask[jj]] = 0.0
     return xv
 
+def _check_p(p: Any, fn: str, order: str) -> int:
+    """``p`` as an int >= 1; an InputError naming ``p`` and the argument order otherwise
+    (an array passed where ``p`` goes must not reach numpy's "truth value is ambiguous")."""
+    if isinstance(p, np.ndarray) and p.ndim == 0:
+        p = p.item()
+    ok = not isinstance(p, (bool, np.bool_)) and (
+        isinstance(p, (int, np.integer)) or (isinstance(p, (float, np.floating)) and float(p).is_integer()))
+    if not ok or int(p) < 1:
+        got = (f"an array of shape {np.shape(p)}" if np.ndim(p) > 0 else repr(p))
+        raise InputError(f"{fn}: p must be an integer >= 1 (the number of sites), got {got}; "
+                         f"the arguments are {order}")
+    return int(p)
+
+
 def _label(k: int, ids: Sequence[Any] | None) -> str:
     return str(ids[k]) if ids is not None else str(int(k))
 
@@ -208,6 +222,7 @@ def solve_capacitated_pmedian(
     ``test_c_p_median.py``).
     """
     t0 = time.perf_counter()
+    p = _check_p(p, "solve_capacitated_pmedian", "(cost_matrix, weights, p, capacity, required)")
     i, j, d, (n, m), w, req = _inputs(cost_matrix, weights, required, p)
     if capacity is None:
         raise InputError("solve_capacitated_pmedian needs capacity (children per candidate)")
@@ -248,7 +263,8 @@ def solve_capacitated_pmedian(
                      for k in short[:10]]
             raise InfeasibleError(
                 f"{len(short)} demand point(s) have more children than {what} within reach can take: "
-                + ", ".join(names) + (" ..." if len(short) > 10 else ""),
+                + ", ".join(names) + (" ..." if len(short) > 10 else "")
+                + "; raise the capacities or widen the standard",
                 uncoverable=[_label(int(rows[k]), demand_ids) for k in short],
             )
     others = np.sort(cap[~req])[::-1]
@@ -466,6 +482,8 @@ def solve_capacitated_mclp(
     n_req = int(req.sum())
     if p is None and budget is None:
         raise InputError("solve_capacitated_mclp needs p (number of sites) or budget")
+    if p is not None:
+        p = _check_p(p, "solve_capacitated_mclp", "(cover, weights, capacity, p, budget, cost, required)")
     p_total = None if p is None else (int(p) if required_in_p else int(p) + n_req)
     if p_total is not None and p_total < n_req:
         raise InputError(f"p = {p} is smaller than the {n_req} required sites (required_in_p=True)")
