@@ -156,8 +156,10 @@ def solve_pmedian(
         small); ``"auto"`` = classic for ``p <= 10``, radius otherwise.
     reduce : {"auto", "lagrangian", "none"}
         ``"lagrangian"``: the reduction above; ``"none"``: the MILP on all pairs; ``"auto"`` =
-        lagrangian from :data:`REDUCE_MIN_PAIRS` weighted allowed pairs (10,000: on OR-Library
-        pmed1-10 it already pays from n = 100, e.g. pmed2 2.4 -> 1.0 s, pmed6 41 -> 8 s).
+        lagrangian from :data:`REDUCE_MIN_PAIRS` weighted allowed pairs (10,000, i.e. 100 x
+        100: on OR-Library pmed1-5 it costs at most 0.1-0.4 s more - mostly loading numba's
+        cache on the first call - and saves up to 2 s; from n = 200 it pays clearly, e.g.
+        pmed6 41 -> 0.2 s, pmed16 502 -> 3.6 s; see benchmarks/README.md).
         Ignored with ``relax=True``. Needs the dense matrix for Teitz-Bart (up to 4e6 cells);
         beyond that the upper bound comes from the Lagrangian solutions only.
     demand_ids : sequence, optional
