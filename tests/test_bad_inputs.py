@@ -25,6 +25,7 @@ from siteplan.io import (
     read_layer,
     read_table,
 )
+from siteplan.network import TravelNetwork
 
 HERE = Path(__file__).resolve().parent / "bad_inputs"
 CASES = tomllib.loads((HERE / "expected.toml").read_text(encoding="utf-8"))["case"]
@@ -48,6 +49,8 @@ def _run(case: dict) -> None:
         load_counties(path, **kwargs)
     elif loader == "roads":
         load_roads(path, **kwargs)
+    elif loader == "network":
+        TravelNetwork.from_roads(load_roads(path, **kwargs), source=path)
     elif loader == "ledger":
         aggregate_ledger(path, **kwargs)
     elif loader == "table":

@@ -101,7 +101,28 @@ class MultipleInputErrors(InputError):
 
 
 class NetworkError(SiteplanError):
-    """The travel network is unusable (NaN or zero travel time, no edges, bad speed table)."""
+    """The travel network is unusable (NaN or zero travel time, no edges, bad speed table).
+
+    Takes the same optional ``file``, ``row``, ``column`` and ``hint`` as
+    :class:`InputError` and is shown the same way (``FILE, row N, column 'x': message``)
+    when a roads row is at fault.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.row = row
+        self.column = column
+        self.hint = hint
+        super().__init__(InputError._format(self))  # type: ignore[arg-type]
 
 
 class SolverError(SiteplanError):

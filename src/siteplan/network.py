@@ -61,6 +61,7 @@ import math
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -73,7 +74,7 @@ import scipy.sparse as sp
 from numba import njit
 from scipy.sparse.csgraph import breadth_first_order, connected_components
 
-from siteplan.errors import CRSError, NetworkError
+from siteplan.errors import CRSError, InputWarning, NetworkError
 
 __all__ = [
     "FORBIDDEN_KPH",
@@ -92,10 +93,17 @@ __all__ = [
 
 #: Class speeds at or below this (km/h) mean "this mode may not use this road class".
 FORBIDDEN_KPH = 0.01
+#: Highest plausible posted speed limit, km/h: a ``maxspeed`` outside (0, MAXSPEED_MAX_KPH]
+#: is a data error and ignored (the road-class speed is used). China caps expressway limits
+#: at 120 km/h (Road Traffic Safety Law of the PRC, art. 67; Implementing Regulations,
+#: art. 78); 150 leaves room for the 130-140 km/h motorway limits of some other countries
+#: while rejecting typos such as "1000".
+MAXSPEED_MAX_KPH = 150.0
 #: Former memory budget of a scipy Dijkstra chunk; still accepted as ``chunk_bytes`` but
 #: unused: the numba searches hold O(n_nodes + n_edges) working memory whatever the sources.
 DEFAULT_CHUNK_BYTES = 96 * 2**20
 _CACHE_VERSION = "od-v2"  # v2: numba kernel; equal-time ties -> shortest
+_INVALID = "invalid"  # _parse_one_speed: a number outside the plausible range
 _MPH = 1.609344
 _KNOT = 1.852
 
@@ -123,7 +131,8 @@ _ZONE_KPH = {
 # --------------------------------------------------------------------------- parsing
 
 
-def _parse_one_speed(text: str) -> float | None:
+def _parse_one_speed(text: str) -> float | str | None:
+    """km/h, None (no value or no numeric limit) or ``_INVALID`` (number out of range)."""
     t = text.strip().lower()
     if not t:
         return None
@@ -132,7 +141,7 @@ def _parse_one_speed(text: str) -> float | None:
     if ":" in t:  # unknown country zone, e.g. "XX:urban" -> generic zone value
         zone = t.split(":", 1)[1].strip()
         return _ZONE_KPH.get(zone)
-    m = re.fullmatch(r"([0-9]+(?:[.,][0-9]+)?)\s*(mph|knots|kn|km/h|kmh|kph)?", t)
+    m = re.fullmatch(r"([+-]?(?:[0-9]+(?:[.,][0-9]+)?|nan|inf(?:inity)?))\s*(mph|knots|kn|km/h|kmh|kph)?", t)
     if not m:
         return None  # "none", "signals", "variable", garbage
     v = float(m.group(1).replace(",", "."))
@@ -141,9 +150,35 @@ def _parse_one_speed(text: str) -> float | None:
         v *= _MPH
     elif unit in ("knots", "kn"):
         v *= _KNOT
-    if not (v > 0 and math.isfinite(v)):
-        return None
-    return v
+    return _in_range(v)
+
+
+def _in_range(v: float) -> float | str:
+    return v if 0 < v <= MAXSPEED_MAX_KPH else _INVALID  # NaN fails both
+
+
+def _maxspeed(value: Any) -> tuple[float | None, bool]:
+    """(km/h or None, whether an implausible number was ignored); see parse_maxspeed."""
+    if value is None:
+        return None, False
+    if isinstance(value, (list, tuple, np.ndarray)):
+        got = [_maxspeed(v) for v in value]
+        vals = [v for v, _ in got if v is not None]
+        return (min(vals) if vals else None), any(b for _, b in got)
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        if math.isnan(float(value)):
+            return None, False
+        vals = [_in_range(float(value))]
+    else:
+        try:
+            if pd.isna(value):
+                return None, False
+        except (TypeError, ValueError):
+            pass
+        vals = [_parse_one_speed(p) for p in re.split(r"[;|]", str(value))]
+    bad = any(v is _INVALID for v in vals)
+    ok = [v for v in vals if v is not None and v is not _INVALID]
+    return (min(ok) if ok else None), bad
 
 
 def parse_maxspeed(value: Any) -> float | None:
@@ -158,11 +193,19 @@ def parse_maxspeed(value: Any) -> float | None:
     -------
     float or None
         Speed in km/h, or None when the value gives no usable speed (missing, empty,
-        ``"none"``, ``"signals"``, ``"variable"``, unknown zone, zero or garbage); the caller
-        then uses the road-class speed.
+        ``"none"``, ``"signals"``, ``"variable"``, unknown zone, garbage, or a number outside
+        the plausible range); the caller then uses the road-class speed.
 
     Notes
     -----
+    * Plausible range: above 0 and at most ``MAXSPEED_MAX_KPH`` = 150 km/h (after unit
+      conversion). China caps expressway limits at 120 km/h (Road Traffic Safety Law of
+      the PRC, art. 67; Implementing Regulations, art. 78); 150 leaves room for other
+      countries' motorway limits. ``"0"``, ``"-30"``, ``"NaN"``, ``"1000"``, ``"100 mph"``
+      (161 km/h) are data errors and give None (in a list such as ``"1000;60"`` only the
+      implausible part is dropped: 60); :meth:`TravelNetwork.from_roads` counts
+      them and warns (:class:`~siteplan.errors.InputWarning`). A missing value (None, NaN,
+      ``""``) is not an error.
     * ``"50"`` -> 50; ``"50 km/h"`` -> 50; ``"50 mph"`` -> 80.47; ``"10 knots"`` -> 18.52.
     * Several values (``"70;100"``, ``"70|100"`` lanes, an osmnx list) -> the **minimum**
       (the conservative choice: longer travel times).
@@ -174,24 +217,7 @@ def parse_maxspeed(value: Any) -> float | None:
     ----------
     .. [1] OpenStreetMap wiki, Key:maxspeed; Default speed limits.
     """
-    if value is None:
-        return None
-    if isinstance(value, (list, tuple, np.ndarray)):
-        vals = [parse_maxspeed(v) for v in value]
-        vals = [v for v in vals if v is not None]
-        return min(vals) if vals else None
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        v = float(value)
-        return v if (math.isfinite(v) and v > 0) else None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    parts = re.split(r"[;|]", str(value))
-    vals = [_parse_one_speed(p) for p in parts]
-    vals = [v for v in vals if v is not None]
-    return min(vals) if vals else None
+    return _maxspeed(value)[0]
 
 
 _ONEWAY_FWD = {"yes", "true", "1", "t", "y"}
@@ -340,7 +366,8 @@ class TravelNetwork:
 
     # ------------------------------------------------------------------ builders
     @classmethod
-    def from_roads(cls, roads: Any, network_config: Any = None, crs: Any = None) -> TravelNetwork:
+    def from_roads(cls, roads: Any, network_config: Any = None, crs: Any = None, *,
+                   source: str | Path | None = None) -> TravelNetwork:
         """Build the network from a roads GeoDataFrame.
 
         Parameters
@@ -358,6 +385,10 @@ class TravelNetwork:
         crs : CRS-like, optional
             Projected CRS in metres to work in (e.g. ``"EPSG:32648"``); default: the roads'
             CRS if projected, else its UTM zone.
+        source : str or Path, optional
+            The file the roads were read from (:func:`siteplan.io.load_roads`). Messages
+            then name it and give rows as the loader does: integer label n is ``row n + 1``
+            (feature n + 1 of the layer). Without it a row is named by its label.
 
         Returns
         -------
@@ -369,8 +400,16 @@ class TravelNetwork:
             Roads without a CRS, or a non-metric target CRS.
         NetworkError
             No usable rows, non-LineString geometry, or an edge whose length or travel time
-            is NaN, zero, negative or infinite where not allowed (the message names the row
-            label and its u, v nodes).
+            is NaN, zero, negative or infinite where not allowed. The message names the
+            file and row (with ``source``; else the row label), the column (``length_m``,
+            ``speed_kph``, ...) and the edge with its u, v nodes, e.g.
+            ``roads.gpkg, row 4, column 'length_m': edge 3 (u=0, v=4): length nan m is ...``.
+
+        Warns
+        -----
+        InputWarning
+            ``maxspeed`` values outside the plausible range (:func:`parse_maxspeed`) were
+            ignored; the count and the first row are named.
 
         Notes
         -----
@@ -397,9 +436,10 @@ class TravelNetwork:
         geom = np.asarray(r.geometry.values, dtype=object)
         gtype = shapely.get_type_id(geom)
         labels = np.asarray(r.index, dtype=object)
+        where = _Where(source, labels)
         for i in np.flatnonzero((gtype != 1) | shapely.is_empty(geom)):
-            raise NetworkError(
-                f"road row {labels[i]!r}: geometry must be a non-empty LineString, "
+            raise where.error(
+                i, f"{where.label(i)}geometry must be a non-empty LineString, "
                 f"got {shapely.get_type_id(geom[i]) if geom[i] is not None else None}"
                 " (explode MultiLineStrings first)")
         n = len(r)
@@ -458,7 +498,8 @@ class TravelNetwork:
         else:
             fwd = bwd = np.ones(n, dtype=bool)
         return _assemble(crs, xy[:, 0], xy[:, 1], node_id, geom, seg_u, seg_v, length, labels,
-                         road_class, maxspeed, speed, fwd, bwd, cfg)
+                         road_class, maxspeed, speed, fwd, bwd, cfg, where,
+                         "length_m" if "length_m" in r.columns else None)
 
     @classmethod
     def from_osmnx(cls, G: Any, network_config: Any = None, crs: Any = None) -> TravelNetwork:
@@ -555,49 +596,100 @@ def _class_speed(spec: Any, cls: str) -> float:
     return float(spec.by_class_kph.get(cls, spec.default_kph))
 
 
-def _edge_name(labels: np.ndarray, i: int, u: Any, v: Any) -> str:
-    return f"edge {i} (road row {labels[i]!r}, u={u}, v={v})"
+class _Where:
+    """Names a roads row in messages the way the loaders do (file, 1-based row, column)."""
+
+    def __init__(self, source: str | Path | None, labels: np.ndarray) -> None:
+        self.source = None if source is None else str(source)
+        self.labels = labels
+
+    def row(self, i: int) -> int | None:
+        """File row of position i: label + 1 (feature number) when a file is named."""
+        lab = self.labels[i]
+        if self.source is None or isinstance(lab, (bool, np.bool_)):
+            return None
+        return int(lab) + 1 if isinstance(lab, (int, np.integer)) else None
+
+    def label(self, i: int) -> str:
+        """'road row LABEL: ' when the row cannot be given as a file row, else ''."""
+        return "" if self.row(i) is not None else f"road row {self.labels[i]!r}: "
+
+    def edge(self, i: int, u: Any, v: Any) -> str:
+        if self.row(i) is not None:
+            return f"edge {i} (u={u}, v={v})"
+        return f"edge {i} (road row {self.labels[i]!r}, u={u}, v={v})"
+
+    def at(self, i: int) -> str:
+        r = self.row(i)
+        return f"row {r}" if r is not None else f"road row {self.labels[i]!r}"
+
+    def error(self, i: int, message: str, column: str | None = None) -> NetworkError:
+        return NetworkError(message, file=self.source, row=self.row(i), column=column)
+
+
+def _warn_implausible(bad: np.ndarray, maxspeed: np.ndarray, where: _Where) -> None:
+    """One InputWarning naming how many maxspeed values were ignored and the first one."""
+    if not bad.any():
+        return
+    i = int(np.flatnonzero(bad)[0])
+    warnings.warn(
+        f"{where.source or 'roads'}: {int(bad.sum())} maxspeed value(s) outside the plausible range "
+        f"(above 0, at most {MAXSPEED_MAX_KPH:g} km/h) in column 'maxspeed' ignored, the road-class "
+        f"speed is used instead (first on {where.at(i)}: {maxspeed[i]!r})",
+        InputWarning,
+        stacklevel=4,
+    )
 
 
 def _assemble(crs, nx_, ny_, node_id, geom, seg_u, seg_v, length, labels, road_class,
-              maxspeed, speed, fwd, bwd, cfg) -> TravelNetwork:
+              maxspeed, speed, fwd, bwd, cfg, where=None, length_col=None) -> TravelNetwork:
+    where = where if where is not None else _Where(None, labels)
+
+    def edge(i: int) -> str:
+        return where.edge(i, node_id[seg_u[i]], node_id[seg_v[i]])
+
     bad = ~np.isfinite(length) | (length <= 0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise NetworkError(f"{_edge_name(labels, i, node_id[seg_u[i]], node_id[seg_v[i]])}: length {length[i]} m is "
-                           "missing, zero, negative or infinite")
+        raise where.error(i, f"{edge(i)}: length {length[i]} m is missing, zero, negative or infinite",
+                          length_col)
     if not (fwd | bwd).all():
         i = int(np.flatnonzero(~(fwd | bwd))[0])
-        raise NetworkError(f"{_edge_name(labels, i, node_id[seg_u[i]], node_id[seg_v[i]])}: no travel direction")
+        raise where.error(i, f"{edge(i)}: no travel direction", "oneway")
     modes: dict[str, np.ndarray] = {}
     mode_specs = {m: getattr(cfg, m) for m in ("drive", "walk") if hasattr(cfg, m)}
     for m, spec in mode_specs.items():
         table = {c: _class_speed(spec, c) for c in pd.unique(road_class)}
         kph = np.array([table[c] for c in road_class], dtype=float)
+        speed_col = None  # the column the speed came from (None: the class table)
         if m == "drive":
-            if maxspeed is not None:
-                ms = np.array([np.nan if p is None else p for p in _map_unique(maxspeed, parse_maxspeed)],
-                              dtype=float)
+            rule = getattr(cfg, "maxspeed_rule", "use")
+            if maxspeed is not None and speed is None and rule in ("use", "cap"):
+                parsed = _map_unique(maxspeed, _maxspeed)
+                ms = np.array([np.nan if p is None else p for p, _ in parsed], dtype=float)
+                _warn_implausible(np.array([b for _, b in parsed], dtype=bool), maxspeed, where)
                 use = np.isfinite(ms) & (kph > FORBIDDEN_KPH)
-                if getattr(cfg, "maxspeed_rule", "use") == "cap":
+                if rule == "cap":
                     kph[use] = np.minimum(kph[use], ms[use])
-                elif getattr(cfg, "maxspeed_rule", "use") == "use":
+                else:
                     kph[use] = ms[use]
             if speed is not None:
                 kph = speed.copy()
+                speed_col = "speed_kph"
         badk = ~np.isfinite(kph) | (kph <= 0)
         if badk.any():
             i = int(np.flatnonzero(badk)[0])
-            raise NetworkError(f"{_edge_name(labels, i, node_id[seg_u[i]], node_id[seg_v[i]])}: {m} speed {kph[i]} km/h "
-                               "is missing, zero or negative")
+            raise where.error(i, f"{edge(i)}: {m} speed {kph[i]} km/h is missing, zero or negative"
+                              + ("" if speed_col else f" (road class '{road_class[i]}' in the {m} speed table)"),
+                              speed_col)
         with np.errstate(divide="ignore", invalid="ignore"):
             t = length / (kph / 3.6)
         t[kph <= FORBIDDEN_KPH] = np.inf
         badt = ~(t > 0) | np.isnan(t) | (np.isinf(t) & (kph > FORBIDDEN_KPH))
         if badt.any():
             i = int(np.flatnonzero(badt)[0])
-            raise NetworkError(f"{_edge_name(labels, i, node_id[seg_u[i]], node_id[seg_v[i]])}: {m} travel time {t[i]} s "
-                               "is NaN, zero, negative or infinite")
+            raise where.error(i, f"{edge(i)}: {m} travel time {t[i]} s is NaN, zero, negative or infinite "
+                              f"(length {length[i]} m at {kph[i]} km/h)", length_col)
         modes[m] = t
     if not modes:
         raise NetworkError("network_config has no travel mode (drive/walk)")
@@ -2031,6 +2123,19 @@ def _cache_key(net, s_o, s_d, mode, params) -> str:
     return d.hexdigest()
 
 
+def _check_cutoff(name: str, value: Any, unit: str) -> float | None:
+    """None, or the cutoff as a float >= 0 (inf allowed); ValueError for negative, NaN, text."""
+    if value is None:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    if isinstance(value, (bool, np.bool_)) or not v >= 0:
+        raise ValueError(f"{name} must be a number >= 0 ({unit}) or None, got {value!r}")
+    return v
+
+
 def od_costs(
     net: TravelNetwork,
     origins: Any,
@@ -2058,14 +2163,15 @@ def od_costs(
     mode : str
         Travel mode (``"drive"``, ``"walk"``).
     cutoff_s : float, optional
-        Keep pairs with ``time_s <= cutoff_s`` (seconds; inclusive).
+        Keep pairs with ``time_s <= cutoff_s`` (seconds; inclusive; >= 0, 0 keeps only
+        zero-cost pairs).
     off_road_speed_kph : float
         Speed over the straight off-road access distance, km/h (default 3 km/h).
     directed : bool
         True: one-way roads respected, costs are origin -> destination. False: every edge
         usable both ways (explicit opt-in; never done silently).
     cutoff_m : float, optional
-        Keep pairs with ``dist_m <= cutoff_m`` (metres; inclusive).
+        Keep pairs with ``dist_m <= cutoff_m`` (metres; inclusive; >= 0).
     weight : {"time", "distance"}
         Quantity minimised: fastest paths (default) or shortest paths on the roads ``mode``
         may use. The other quantity is measured along the chosen path.
@@ -2094,6 +2200,8 @@ def od_costs(
         Unknown mode.
     CRSError
         Points without a CRS.
+    ValueError
+        A cutoff that is negative, NaN or not a number (the message names it).
 
     Notes
     -----
@@ -2133,6 +2241,8 @@ def od_costs(
        Numerische Mathematik 1, 269-271.
     """
     net._check_mode(mode)
+    cutoff_s = _check_cutoff("cutoff_s", cutoff_s, "seconds")
+    cutoff_m = _check_cutoff("cutoff_m", cutoff_m, "metres")
     if weight not in ("time", "distance"):
         raise ValueError("weight must be 'time' or 'distance'")
     if not secondary and (cutoff_m if weight == "time" else cutoff_s) is not None:
@@ -2264,7 +2374,7 @@ def nearest(
     k : int
         Number of destinations per origin (>= 1).
     cutoff_s : float, optional
-        Ignore destinations farther than this (seconds, inclusive).
+        Ignore destinations farther than this (seconds, inclusive; >= 0).
     from_destinations : bool
         False: travel origin -> destination (e.g. village -> care site). True: travel
         destination -> origin (e.g. police station -> village); the table is still one row
@@ -2303,6 +2413,7 @@ def nearest(
     net._check_mode(mode)
     if k < 1:
         raise ValueError("k must be >= 1")
+    cutoff_s = _check_cutoff("cutoff_s", cutoff_s, "seconds")
     s_o = _as_snap(net, origins, max_snap_m, mode)
     s_d = _as_snap(net, destinations, max_snap_m, mode)
     n_o = len(s_o)

@@ -346,7 +346,8 @@ def validate_inputs(sc: Scenario) -> str:
     inp = load_inputs(sc)
     from siteplan.network import TravelNetwork
 
-    net = TravelNetwork.from_roads(inp.roads, sc.network, crs=inp.work_crs)
+    net = TravelNetwork.from_roads(inp.roads, sc.network, crs=inp.work_crs,
+                                   source=None if sc.data.osm_file else sc.path("roads"))
     lines = [
         f"scenario {sc.name}: OK",
         f"  counties {len(inp.counties)}, townships {len(inp.townships)}, villages {len(inp.villages)}"
@@ -738,7 +739,8 @@ def _run(sc: Scenario, stages: _Stages, out_dir, cache_dir) -> RunResult:
         inp = load_inputs(sc)
         villages = inp.villages.reset_index(drop=True)
     with stages.stage("network"):
-        net = TravelNetwork.from_roads(inp.roads, sc.network, crs=inp.work_crs)
+        net = TravelNetwork.from_roads(inp.roads, sc.network, crs=inp.work_crs,
+                                       source=None if sc.data.osm_file else sc.path("roads"))
     modes = sorted({s.mode for s in sc.standards})
     with stages.stage("snap"):
         v_snap = {m: snap(net, villages, sc.network.max_snap_m, mode=m) for m in modes}

@@ -187,6 +187,12 @@ def main() -> None:
                      crs="EPSG:4326").to_file(HERE / "r_two_layers.gpkg", layer="main_roads", driver="GPKG")
     gpd.GeoDataFrame({"road_class": ["track"]}, geometry=[LineString([(105.8, 32.4), (105.7, 32.5)])],
                      crs="EPSG:4326").to_file(HERE / "r_two_layers.gpkg", layer="tracks", driver="GPKG")
+    # read fine by load_roads; the network build (loader "network") rejects them
+    chain = [LineString([(105.80 + 0.01 * i, 32.40), (105.81 + 0.01 * i, 32.40)]) for i in range(4)]
+    gpd.GeoDataFrame({"road_class": ["secondary"] * 4, "length_m": [940.0, 940.0, None, 940.0]},
+                     geometry=chain, crs="EPSG:4326").to_file(HERE / "r_nan_length.geojson", driver="GeoJSON")
+    gpd.GeoDataFrame({"road_class": ["secondary"] * 4, "speed_kph": [40.0, None, 40.0, 40.0]},
+                     geometry=chain, crs="EPSG:4326").to_file(HERE / "r_nan_speed.geojson", driver="GeoJSON")
 
     # ---------------------------------------------------------------- ledger
     write("l_bad_age.csv", "姓名,身份证号,村代码,年龄\n张小明,510802201501011234,510802001001,9\n李小红,51080220180301123X,510802001001,七岁半\n")
