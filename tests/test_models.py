@@ -324,6 +324,31 @@ def test_time_limit_returns_feasible_with_gap():
     assert r.n_selected == p
 
 
+@needs_shared
+@pytest.mark.parametrize("reduce", ["auto", "none"])
+def test_tiny_time_limit_reports_a_finite_bound(reduce):
+    """Stopped before HiGHS has a bound: the bound is still finite and valid (each demand's
+    cheapest pair at least), never -inf; the warm start keeps to its share of the limit."""
+    D, p = read_pmed(BENCH / "pmed" / "pmed11.txt")
+    r = solve_pmedian(D, np.ones(len(D)), p, time_limit_s=0.01, reduce=reduce)
+    assert r.status == "feasible"
+    assert np.isfinite(r.bound) and 0.0 <= r.bound <= 7696 <= r.objective
+    assert np.isfinite(r.gap) and 0 < r.gap <= 1
+
+
+def test_teitz_bart_time_limit():
+    from siteplan.models.heuristics import teitz_bart
+
+    rng = np.random.default_rng(3)
+    D = rng.uniform(0, 100, (60, 40))
+    w = np.ones(60)
+    start = np.zeros(40, bool)
+    start[:5] = True
+    assert np.array_equal(teitz_bart(D, w, start, time_limit_s=0.0), start)  # no time: unchanged
+    full = teitz_bart(D, w, start)
+    assert (w * D[:, full].min(1)).sum() < (w * D[:, start].min(1)).sum()
+
+
 def test_warm_start_guard_against_inconsistent_highs_answer():
     # Regression: on this set cover, HiGHS 1.16 given the greedy cover by setSolution returned
     # x = the warm start (620 sites) with objective 560, below the proven optimum 569.

@@ -168,12 +168,15 @@ def _pmed_obj(Dc: np.ndarray, w: np.ndarray, opened: np.ndarray) -> float:
 
 
 def teitz_bart(D: np.ndarray, w: np.ndarray, opened: np.ndarray, required: np.ndarray | None = None,
-               max_rounds: int = 100) -> np.ndarray:
+               max_rounds: int = 100, time_limit_s: float | None = None) -> np.ndarray:
     """Teitz-Bart vertex substitution: apply the best improving swap for each closed site.
 
     Stops when no single swap (one open, non-required site for one closed site) lowers the
-    weighted cost. Vectorised with the nearest / second-nearest open-site distances.
+    weighted cost, after ``max_rounds`` passes, or once ``time_limit_s`` seconds have passed
+    (checked before each candidate; the sites are then those of the last improving swap).
+    Vectorised with the nearest / second-nearest open-site distances.
     """
+    t_end = None if time_limit_s is None else time.perf_counter() + time_limit_s
     n, m = D.shape
     req = np.zeros(m, bool) if required is None else required
     fin = np.isfinite(D)
@@ -185,6 +188,8 @@ def teitz_bart(D: np.ndarray, w: np.ndarray, opened: np.ndarray, required: np.nd
         for k in range(m):
             if opened[k]:
                 continue
+            if t_end is not None and time.perf_counter() > t_end:
+                return opened
             op = np.flatnonzero(opened)
             Do = Dc[:, op]
             order = np.argsort(Do, axis=1, kind="stable")

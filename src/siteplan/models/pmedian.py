@@ -229,6 +229,9 @@ def solve_pmedian(
         raise InputError(f"reduce must be 'auto', 'lagrangian' or 'none', got '{reduce}'")
     use_classic = formulation == "classic" or (formulation == "auto" and p <= 10)
     cc = w[ii] * dd
+    # without a solver bound each weighted demand still pays at least its cheapest allowed pair
+    # (pairs sorted by demand, cost): a valid bound, so "no bound" never reads -inf
+    trivial = float(cc[np.r_[True, ii[1:] != ii[:-1]]].sum()) if len(ii) else 0.0
     # every solution value is an integer (and exact in float64) when all w_i d_ij are
     integral = bool(np.all(cc == np.round(cc))) and float(cc.sum()) < 2.0**52
     do_reduce = not relax and (reduce == "lagrangian" or (reduce == "auto" and len(ii) >= REDUCE_MIN_PAIRS))
@@ -238,7 +241,7 @@ def solve_pmedian(
         from siteplan.models.heuristics import _dense_cost, greedy_pmedian, teitz_bart
 
         D = _dense_cost(cost_matrix)
-        inc = teitz_bart(D, w, greedy_pmedian(D, w, p, req), req)
+        inc = teitz_bart(D, w, greedy_pmedian(D, w, p, req), req, time_limit_s=0.25 * time_limit_s)
     closed = np.zeros(m, bool)
     fixed = req.copy()
     offset0 = 0.0
@@ -438,7 +441,7 @@ def solve_pmedian(
     if sol.status == "optimal":
         bound = obj
     else:
-        bound = min(obj, max(sol.bound, red.bound if red is not None else -np.inf))
+        bound = min(obj, max(sol.bound, red.bound if red is not None else -np.inf, trivial))
     tw = float(w.sum())
     return LocationResult(
         model="pmedian", status=sol.status, objective=obj, bound=float(bound), gap=rel_gap(obj, bound),
