@@ -20,22 +20,8 @@ class SiteplanError(Exception):
     exit_code: int = 2
 
 
-class InputError(SiteplanError):
-    """An input file or value is wrong.
-
-    Parameters
-    ----------
-    message : str
-        What is wrong and what was expected.
-    file : str or Path, optional
-        The file the value came from.
-    row : int, optional
-        Spreadsheet-style row number (header = 1, first record = 2) or feature number.
-    column : str, optional
-        Column (field) name.
-    hint : str, optional
-        How to fix it (e.g. "pass --crs EPSG:4326").
-    """
+class _Located(SiteplanError):
+    """An error that can name the file, row, column where it was found, and a hint."""
 
     def __init__(
         self,
@@ -65,6 +51,24 @@ class InputError(SiteplanError):
         if self.hint:
             text += f" ({self.hint})"
         return text
+
+
+class InputError(_Located):
+    """An input file or value is wrong.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong and what was expected.
+    file : str or Path, optional
+        The file the value came from.
+    row : int, optional
+        Spreadsheet-style row number (header = 1, first record = 2) or feature number.
+    column : str, optional
+        Column (field) name.
+    hint : str, optional
+        How to fix it (e.g. "pass --crs EPSG:4326").
+    """
 
 
 class ScenarioError(InputError):
@@ -100,29 +104,13 @@ class MultipleInputErrors(InputError):
         return self.message
 
 
-class NetworkError(SiteplanError):
+class NetworkError(_Located):
     """The travel network is unusable (NaN or zero travel time, no edges, bad speed table).
 
     Takes the same optional ``file``, ``row``, ``column`` and ``hint`` as
     :class:`InputError` and is shown the same way (``FILE, row N, column 'x': message``)
     when a roads row is at fault.
     """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        file: str | Path | None = None,
-        row: int | None = None,
-        column: str | None = None,
-        hint: str | None = None,
-    ) -> None:
-        self.message = message
-        self.file = str(file) if file is not None else None
-        self.row = row
-        self.column = column
-        self.hint = hint
-        super().__init__(InputError._format(self))  # type: ignore[arg-type]
 
 
 class SolverError(SiteplanError):
