@@ -130,7 +130,8 @@ def test_village_share_label_says_within_the_standard():
                            "village_target_met": True})
     line = next(ln for ln in text.splitlines() if "80.2%" in ln)
     assert line.startswith("  villages within standard 80.2%")
-    assert "villages_within_share" in line and "villages_with_site_share" in line
+    assert "a care site within walk_30min" in line
+    assert len(line) <= 100  # one console line, not a paragraph
     assert "villages with a site" not in text
 
 

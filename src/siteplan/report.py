@@ -133,9 +133,7 @@ def format_figures(f: Mapping[str, Any]) -> str:
         f"  townships with a site    {_pct(f.get('township_share_after'))} (target {_pct(f.get('township_target'))}) "
         f"{'MET' if f.get('township_target_met') else 'NOT MET'}  [a care site in the township]",
         f"  villages within standard {_pct(f.get('village_share_after'))} (target {_pct(f.get('village_target'))}) "
-        f"{'MET' if f.get('village_target_met') else 'NOT MET'}  [villages_within_share: a care site within "
-        f"{f.get('standard', '')}, not necessarily in the village; a site in the village itself is "
-        "villages_with_site_share]",
+        f"{'MET' if f.get('village_target_met') else 'NOT MET'}  [a care site within {f.get('standard', '')}]",
         f"  model                    {f.get('model', '')}: {f.get('model_status', '')}"
         + (f", gap {_gap_pct(f.get('model_gap'))}" if f.get("model_gap") else "")
         + (f", objective {f.get('model_objective'):,.0f} {f.get('model_objective_unit', '')}".rstrip()
