@@ -221,14 +221,17 @@ def test_id_checksum():
 
 
 def test_id_scan_ignores_decimal_fractions_but_finds_ids(tmp_path):
-    """A float below 0.1 printed with 17 significant digits has 18 digits after the point
-    (e.g. in a map's embedded data); with 1 chance in 11 they pass the ID checksum. Digits
-    after a decimal point are not an ID number; an ID in text, even at a sentence end, is."""
+    """A float below 0.1 printed with 17 significant digits has 18 digits after the point,
+    and folium's random hex element ids hold long digit runs; 1 in 11 such runs passes the ID
+    checksum. Digits inside a decimal number or an identifier are not an ID number; an ID in
+    text (at a sentence end, in a cell, next to Chinese characters) is."""
     ident = "110101199003074514"
     assert is_valid_id_number(ident)
-    (tmp_path / "map.html").write_text('{"share": 0.' + ident + ', "x": 105.8}', encoding="utf-8")
-    assert_no_child_records([tmp_path])  # no false alarm
-    for text in (f"child id {ident}.", f"<td>{ident}</td>", f'"id": "{ident}"'):
+    for text in ('{"share": 0.' + ident + ', "x": 105.8}',  # a decimal fraction
+                 f'var circle_marker_a{ident}bc1 = L.circleMarker(', f"_{ident}f", f"x{ident}"):  # identifiers
+        (tmp_path / "map.html").write_text(text, encoding="utf-8")
+        assert_no_child_records([tmp_path])  # no false alarm
+    for text in (f"child id {ident}.", f"<td>{ident}</td>", f'"id": "{ident}"', f"身份证{ident}号"):
         (tmp_path / "map.html").write_text(text, encoding="utf-8")
         with pytest.raises(PrivacyError):
             assert_no_child_records([tmp_path])

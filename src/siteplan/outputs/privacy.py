@@ -436,7 +436,10 @@ _PERSONAL_COL = re.compile(
 )
 #: Area columns that legitimately appear in outputs (never used as needles).
 _AREA_COL = re.compile(r"^(village|town|township|county|city|province|乡镇|村|县)", re.IGNORECASE)
-_ID18 = re.compile(r"(?<![\d.])\d{17}[\dXx](?!\d|\.\d)")  # not the digits of a decimal number
+# an ID stands apart from ASCII letters, digits, "_" and a decimal point: digits inside a
+# decimal number or an identifier (e.g. folium's hex element ids) are not one; CJK text
+# around an ID does not hide it
+_ID18 = re.compile(r"(?<![0-9A-Za-z_.])\d{17}[\dXx](?![0-9A-Za-z_]|\.\d)")
 _ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 _ID_CHECK = "10X98765432"
 _TEXT_EXT = {".html", ".htm", ".csv", ".tsv", ".md", ".txt", ".json", ".geojson", ".xml", ".toml",
