@@ -162,3 +162,26 @@ def test_capacitated_mclp_arguments_in_wrong_order():
     with pytest.raises(InputError, match=r"\bp\b"):
         solve_capacitated_mclp(A, w, cap, p=0)
     assert solve_capacitated_mclp(A, w, cap, p=2).objective == pytest.approx(3.0)
+
+
+def test_capacitated_mclp_rejects_budget_without_cost_bad_budget_and_too_large_p():
+    A = np.ones((3, 5), dtype=bool)
+    w, cap = np.ones(3), np.full(5, 10.0)
+    with pytest.raises(InputError, match="budget needs cost"):
+        solve_capacitated_mclp(A, w, cap, budget=10)
+    with pytest.raises(InputError, match="budget must be a number >= 0"):
+        solve_capacitated_mclp(A, w, cap, budget=-1, cost=np.ones(5))
+    with pytest.raises(InputError, match="p must be between 1 and 5"):
+        solve_capacitated_mclp(A, w, cap, p=9)
+    assert solve_capacitated_mclp(A, w, cap, p=5).objective == 3.0
+
+
+def test_cost_matrix_passed_as_coverage_is_refused():
+    from siteplan.models import solve_lscp, solve_mclp
+
+    D = np.array([[120.0, 900.0], [0.0, 1.0]])
+    for fn, kw in ((solve_capacitated_mclp, dict(weights=np.ones(2), capacity=np.ones(2), p=1)),
+                   (solve_mclp, dict(weights=np.ones(2), p=1)), (solve_lscp, {})):
+        with pytest.raises(InputError, match="0/1"):
+            fn(D, **kw)
+    assert solve_lscp(np.array([[1.0, 0.0], [0.0, 1.0]])).n_selected == 2  # 0/1 floats are fine

@@ -99,10 +99,28 @@ class LocationResult:
         }
 
 
+def _check_01(values: np.ndarray) -> None:
+    """A coverage matrix holds 0/1 (or booleans); a cost matrix passed by mistake is refused."""
+    if values.dtype != bool and values.size:
+        bad = values[(values != 0) & (values != 1)]
+        if bad.size:
+            raise InputError(
+                f"coverage matrix must hold 0/1 (covered or not), got values such as {bad.flat[0]!r}: "
+                "for travel costs pass (cost <= standard) or use the cost-matrix models"
+            )
+
+
 def as_cover(cover: Any) -> sp.csr_matrix:
-    """Coverage matrix as boolean CSR, shape (n_demand, n_candidates); explicit False dropped."""
+    """Coverage matrix as boolean CSR, shape (n_demand, n_candidates); explicit False dropped.
+
+    Raises
+    ------
+    InputError
+        Not 2-D, or values other than 0/1 (e.g. a cost matrix passed as coverage).
+    """
     if sp.issparse(cover):
         A = sp.csr_matrix(cover, copy=True)
+        _check_01(A.data)
         A.data = A.data != 0
         A.eliminate_zeros()
         A = A.astype(bool)
@@ -110,6 +128,7 @@ def as_cover(cover: Any) -> sp.csr_matrix:
         arr = np.asarray(cover)
         if arr.ndim != 2:
             raise InputError(f"coverage matrix must be 2-D (n_demand, n_candidates), got shape {arr.shape}")
+        _check_01(arr)
         A = sp.csr_matrix(arr.astype(bool))
     A.sort_indices()
     return A

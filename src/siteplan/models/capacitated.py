@@ -450,8 +450,9 @@ def solve_capacitated_mclp(
     Raises
     ------
     InputError
-        Neither ``p`` nor ``budget``; ``p`` smaller than the number of required sites; bad
-        shapes, negative or NaN values.
+        Neither ``p`` nor ``budget``; ``p`` smaller than the number of required sites or more
+        than the candidates; ``budget`` without ``cost`` or negative; bad shapes, negative or
+        NaN values.
     SolverError
         The solver fails or stops without a solution.
 
@@ -484,9 +485,17 @@ def solve_capacitated_mclp(
         raise InputError("solve_capacitated_mclp needs p (number of sites) or budget")
     if p is not None:
         p = _check_p(p, "solve_capacitated_mclp", "(cover, weights, capacity, p, budget, cost, required)")
+    if budget is not None:
+        if cost is None:
+            raise InputError("solve_capacitated_mclp: budget needs cost (CNY per candidate)")
+        if not (np.isfinite(float(budget)) and float(budget) >= 0):
+            raise InputError(f"solve_capacitated_mclp: budget must be a number >= 0 (CNY), got {budget}")
     p_total = None if p is None else (int(p) if required_in_p else int(p) + n_req)
     if p_total is not None and p_total < n_req:
         raise InputError(f"p = {p} is smaller than the {n_req} required sites (required_in_p=True)")
+    if p_total is not None and p_total > m:
+        raise InputError(f"solve_capacitated_mclp: p must be between 1 and {m} (the candidates), got {p_total}"
+                         + ("" if required_in_p else f" ({p} new + {n_req} required)"))
     uncov = np.flatnonzero(np.diff(A.indptr) == 0).astype(np.int64)
     rows = np.flatnonzero((np.diff(A.indptr) > 0) & (w > 0))
     sub = A[rows].tocoo()
