@@ -62,8 +62,10 @@ def test_main_job_capacitated_pmedian():
 
 def test_main_job_capacitated_pmedian_too_few_sites_is_explained():
     model = {"kind": "pmedian", "p": 15, "capacitated": True, "default_capacity": 200}
-    with pytest.raises(InfeasibleError, match="too few"):
+    with pytest.raises(InfeasibleError, match="too few") as ei:
         run(load_scenario(model=model, outputs=QUIET), out_dir=None)
+    # in the scenario's terms: model.p as written, plus the existing sites kept
+    assert "model.p = 15 (plus the" in str(ei.value) and "model.required_in_p = false" in str(ei.value)
 
 
 def test_capacitated_pcenter_is_rejected():

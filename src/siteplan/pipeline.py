@@ -618,11 +618,20 @@ def _capacitated_pmedian(D, A, cands, w, p, required, m, kw, village_ids):
     the standard are left out and listed in ``uncoverable`` (they are reported as unreachable).
     """
     from siteplan import models
+    from siteplan.errors import InfeasibleError
 
     cap = _capacities(cands, m)
     _check_reach_capacity(A, w, cap, village_ids)
-    return models.solve_capacitated_pmedian(D, w, p, cap, required, cover=A,
-                                            drop_uncoverable=True, demand_ids=list(village_ids), **kw)
+    try:
+        return models.solve_capacitated_pmedian(D, w, p, cap, required, cover=A,
+                                                drop_uncoverable=True, demand_ids=list(village_ids), **kw)
+    except InfeasibleError as err:  # say it in the scenario's terms: model.p and the existing sites
+        n_req = int(np.asarray(required, dtype=bool).sum())
+        how = "including" if m.required_in_p else "plus"
+        raise InfeasibleError(
+            f"model.kind = 'pmedian' with model.capacitated: model.p = {m.p} ({how} the {n_req} existing "
+            f"site(s) kept, model.required_in_p = {str(m.required_in_p).lower()}, so {p} open sites): {err}",
+            uncoverable=err.uncoverable) from None
 
 
 def _placed_children(res: Any, w: np.ndarray) -> float | None:
