@@ -42,6 +42,7 @@ def test_main_job_capacitated_mclp():
     assert len(r.plan.proposed) <= 30
     text = format_figures(r.figures)
     assert "mclp: optimal" in text and "capacities               respected" in text
+    assert "children placed within capacity" in text and "children covered" not in text
 
 
 def test_main_job_capacitated_pmedian():

@@ -955,9 +955,12 @@ def _figures(sc, inp, v, cov_before, cov_after, targets_after, plan, costs, poli
         "n_off_network": int((cov_after["status"] == "off_network").sum()),
         "model": sc.model.kind,
         "model_capacitated": bool(sc.model.capacitated),
-        "model_objective_unit": {"targets": "CNY capex", "lscp": "CNY capex", "budget_mclp": "children covered",
-                                 "mclp": "children covered", "pmedian": "child-seconds",
-                                 "pcenter": "seconds (worst village)"}.get(sc.model.kind, ""),
+        # capacitated MCLP: children placed within the standard and the capacities (may be
+        # fewer than those merely within reach of a site)
+        "model_objective_unit": {"targets": "CNY capex", "lscp": "CNY capex",
+                                 "budget_mclp": "children covered", "mclp": "children covered",
+                                 "pmedian": "child-seconds", "pcenter": "seconds (worst village)"}.get(
+            sc.model.kind, "").replace("covered", "placed within capacity" if sc.model.capacitated else "covered"),
         "attribution": attribution_for(inp),
         "n_police_stations": int((inp.facilities["facility_type"] == "police").sum()),
         "model_status": getattr(res, "status", "not run"),
