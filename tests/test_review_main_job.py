@@ -185,3 +185,10 @@ def test_cost_matrix_passed_as_coverage_is_refused():
         with pytest.raises(InputError, match="0/1"):
             fn(D, **kw)
     assert solve_lscp(np.array([[1.0, 0.0], [0.0, 1.0]])).n_selected == 2  # 0/1 floats are fine
+
+
+@pytest.mark.parametrize("key", ["capacitated", "required_in_p", "heuristic"])
+def test_scenario_switches_must_be_true_or_false(key):
+    """TOML has booleans: a text such as "yes" or "no" is refused, not read as true/false."""
+    with pytest.raises(ScenarioError, match=f"model.{key}"):
+        load_scenario(model={"kind": "mclp", "p": 3, key: "no"})

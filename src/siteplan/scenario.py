@@ -16,7 +16,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from siteplan.errors import InputError, ScenarioError
 
@@ -85,7 +93,7 @@ class DataConfig(_Section):
     #: Region label used on outputs.
     region_name: str = "广元市"
     #: Repair invalid geometries with shapely.make_valid instead of rejecting them.
-    repair_geometry: bool = False
+    repair_geometry: StrictBool = False
     #: With osm_file: demand points from OSM places ("places") or residential areas.
     osm_demand: Literal["places", "residential"] = "places"
     #: With osm_file: left-behind children per resident (assumption; see siteplan.osm).
@@ -199,7 +207,7 @@ class CandidatesConfig(_Section):
     #: Existing facilities that can host a care site (an upgrade, cheaper than a new build).
     upgrade_types: list[str] = Field(default_factory=lambda: ["school", "boarding_school", "village_committee"])
     #: Generate new-build candidates by child-weighted k-means of under-served villages.
-    cluster_new_sites: bool = True
+    cluster_new_sites: StrictBool = True
     #: Number of new-build candidates from clustering (upper bound).
     n_cluster_candidates: int = Field(150, ge=0)
     #: Care-site type a new build or upgrade becomes.
@@ -240,7 +248,7 @@ class ModelConfig(_Section):
     #: p-median; infeasible when p sites cannot hold them); "mclp" / "budget_mclp": most
     #: children placed with p sites / within the budget (capacitated MCLP, a village may be
     #: placed in part). Not with "pcenter", "targets" or heuristic = true.
-    capacitated: bool = False
+    capacitated: StrictBool = False
     #: Capacity (children) of a candidate whose capacity is unknown (0): an assumption.
     #: On the default Guangyuan data (villages of up to 85 children, candidates without a
     #: capacity) capacitated = true with kind "pmedian" or "lscp" is always infeasible at the
@@ -250,10 +258,10 @@ class ModelConfig(_Section):
     mip_gap: float = Field(0.0, ge=0)
     #: Use the heuristic instead of the exact MILP (very large instances; mclp with p, pmedian;
     #: rejected for the other kinds and with budget_cny).
-    heuristic: bool = False
+    heuristic: StrictBool = False
     #: Existing (required) sites count towards p (True) or p new sites are added (False,
     #: the planner's usual question: "where do p new sites go?").
-    required_in_p: bool = False
+    required_in_p: StrictBool = False
     #: Extra weight per at-risk child when ranking under-served villages
     #: (siteplan.coverage.under_served): weighted children = children + sum w * ledger count.
     risk_weights: dict[str, float] = Field(
@@ -345,10 +353,10 @@ class CostingConfig(_Section):
 class OutputsConfig(_Section):
     """Which outputs to write."""
 
-    maps: bool = True
-    atlas: bool = True
-    shapefile: bool = True
-    workbook: bool = True
+    maps: StrictBool = True
+    atlas: StrictBool = True
+    shapefile: StrictBool = True
+    workbook: StrictBool = True
     #: Counts from 1 to small_cell - 1 are shown as "<small_cell" in handed-out outputs.
     small_cell: int = Field(10, ge=1)
     #: Map tiles: "osm", or "none" for offline/intranet use (boundaries only).
