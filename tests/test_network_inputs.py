@@ -180,3 +180,15 @@ def test_cli_validate_warns_about_implausible_maxspeed(tmp_path):
     flat = res.output.replace("\n", "")
     assert "warning: " in flat and "roads_bad.gpkg: 1 maxspeed value(s) outside" in flat
     assert "first on row 6: '1000'" in flat
+
+
+@pytest.mark.parametrize("k", [0, -1, 1.5, "2", None, True])
+def test_nearest_k_must_be_a_positive_integer(k):
+    from siteplan.network import TravelNetwork, nearest
+
+    r = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (1000, 0)])], crs="EPSG:32648")
+    net = TravelNetwork.from_roads(r)
+    p = gpd.GeoDataFrame(geometry=[Point(0, 0), Point(1000, 0)], crs="EPSG:32648")
+    with pytest.raises(ValueError, match="k must be an integer >= 1"):
+        nearest(net, p, p, "drive", k=k)
+    assert len(nearest(net, p, p, "drive", k=np.int64(2))) == 2

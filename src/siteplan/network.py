@@ -2411,8 +2411,8 @@ def nearest(
        Numerische Mathematik 1, 269-271.
     """
     net._check_mode(mode)
-    if k < 1:
-        raise ValueError("k must be >= 1")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be an integer >= 1 (destinations per origin), got {k!r}")
     cutoff_s = _check_cutoff("cutoff_s", cutoff_s, "seconds")
     s_o = _as_snap(net, origins, max_snap_m, mode)
     s_d = _as_snap(net, destinations, max_snap_m, mode)
