@@ -62,6 +62,31 @@ def test_bad_geometry_names_file_and_row():
         TravelNetwork.from_roads(r, CFG, source="r.geojson")
 
 
+@pytest.mark.parametrize("second", ["multipart", "zero_length"])
+def test_rows_are_the_file_features_after_a_multipart_or_a_dropped_line(tmp_path, second):
+    """The loader splits a MultiLineString into parts and drops zero-length lines; the rows
+    it and the network name stay those of the file's features."""
+    from shapely.geometry import MultiLineString
+
+    from siteplan.io import load_roads
+
+    lines = [LineString([(105.8 + i * 0.01, 32.4), (105.8 + (i + 1) * 0.01, 32.4)]) for i in range(6)]
+    if second == "multipart":
+        lines[1] = MultiLineString([[(105.81, 32.4), (105.815, 32.4)], [(105.815, 32.4), (105.82, 32.4)]])
+    else:
+        lines[1] = LineString([(105.81, 32.4), (105.81, 32.4)])
+    g = gpd.GeoDataFrame({"length_m": [900.0, 900.0, 900.0, 900.0, np.nan, 900.0]}, geometry=lines,
+                         crs="EPSG:4326")
+    path = tmp_path / "roads.gpkg"
+    g.to_file(path, layer="roads")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)
+        r = load_roads(path)
+    with pytest.raises(NetworkError) as e:
+        TravelNetwork.from_roads(r.to_crs(CRS), CFG, source=path)
+    assert (e.value.row, e.value.column) == (5, "length_m"), str(e.value)
+
+
 # ------------------------------------------------------------------ cutoffs
 
 

@@ -533,7 +533,8 @@ def read_layer(
                 InputWarning,
                 stacklevel=2,
             )
-            gdf = gdf.loc[~degenerate].reset_index(drop=True)
+            # labels stay those of the file's features, so later rows are named as in the file
+            gdf = gdf.loc[~degenerate]
             geoms = gdf.geometry.values
             valid = valid[~degenerate]
     if not valid.all():
@@ -547,9 +548,10 @@ def read_layer(
             raise_all(
                 [
                     InputError(
-                        f"feature {i + 1} has an invalid geometry: {shapely.is_valid_reason(geoms[i])}",
+                        f"feature {int(gdf.index[i]) + 1} has an invalid geometry: "
+                        f"{shapely.is_valid_reason(geoms[i])}",
                         file=path,
-                        row=int(i) + 1,
+                        row=int(gdf.index[i]) + 1,
                         hint="fix it in a GIS, or set data.repair_geometry = true",
                     )
                     for i in bad[:MAX_ERRORS]

@@ -378,11 +378,11 @@ def _points(
     return gpd.GeoDataFrame(r.df, geometry=geom.values, crs="EPSG:4326")
 
 
-def _order(gdf: gpd.GeoDataFrame, first: Sequence[str]) -> gpd.GeoDataFrame:
+def _order(gdf: gpd.GeoDataFrame, first: Sequence[str], keep_index: bool = False) -> gpd.GeoDataFrame:
     geom = gdf.geometry.name
     rest = [c for c in gdf.columns if c not in first and c != geom]
-    out = gdf[[*first, *rest, geom]]
-    return gpd.GeoDataFrame(out, geometry=geom, crs="EPSG:4326").reset_index(drop=True)
+    out = gpd.GeoDataFrame(gdf[[*first, *rest, geom]], geometry=geom, crs="EPSG:4326")
+    return out if keep_index else out.reset_index(drop=True)
 
 
 _KINDS = {"village": "village", "community": "community", "other": "other", "村": "village",
@@ -786,7 +786,10 @@ def load_roads(
     -------
     geopandas.GeoDataFrame
         The roads contract table, one LineString per row (MultiLineStrings split),
-        EPSG:4326.
+        EPSG:4326. The index is the feature's position in the file (0-based; the parts of a
+        MultiLineString share it, dropped zero-length lines leave gaps), so that messages
+        about a row (e.g. from :meth:`siteplan.network.TravelNetwork.from_roads`) name the
+        file's feature.
 
     Warns
     -----
@@ -837,5 +840,7 @@ def load_roads(
         first.append("length_m")
     geom = convert_geometries(r.geometry, coordinate_system)
     gdf = gpd.GeoDataFrame(df, geometry=geom.values, crs="EPSG:4326")
-    gdf = gdf.explode(index_parts=False, ignore_index=True)
-    return _order(gdf, first)
+    # the parts of a MultiLineString keep their feature's label (so the network names the
+    # file's row); labels may repeat
+    gdf = gdf.explode(index_parts=False)
+    return _order(gdf, first, keep_index=True)
