@@ -77,33 +77,6 @@ def _rho(start, jj, cc, lam, m):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _subgradient(start, jj, cc, lam, open_mask):  # pragma: no cover - compiled
-    """g_i = 1 - #{j in Y: c_ij < lam_i}; also the assignment cost of Y (inf if some row has
-    no open pair)."""
-    nd = len(start) - 1
-    g = np.empty(nd)
-    cost = 0.0
-    for r in range(nd):
-        lr = lam[r]
-        cnt = 0
-        for e in range(start[r], start[r + 1]):
-            if cc[e] >= lr:
-                break
-            if open_mask[jj[e]]:
-                cnt += 1
-        g[r] = 1.0 - cnt
-        found = False
-        for e in range(start[r], start[r + 1]):
-            if open_mask[jj[e]]:
-                cost += cc[e]
-                found = True
-                break
-        if not found:
-            cost = np.inf
-    return g, cost
-
-
-@njit(cache=True)
 def _assign_cost(start, jj, cc, open_mask):  # pragma: no cover - compiled
     """Cost of assigning every row to its cheapest open pair (inf if one has none)."""
     cost = 0.0
@@ -117,6 +90,24 @@ def _assign_cost(start, jj, cc, open_mask):  # pragma: no cover - compiled
         if not found:
             return np.inf
     return cost
+
+
+@njit(cache=True)
+def _subgradient(start, jj, cc, lam, open_mask):  # pragma: no cover - compiled
+    """g_i = 1 - #{j in Y: c_ij < lam_i}; also the assignment cost of Y (inf if some row has
+    no open pair)."""
+    nd = len(start) - 1
+    g = np.empty(nd)
+    for r in range(nd):
+        lr = lam[r]
+        cnt = 0
+        for e in range(start[r], start[r + 1]):
+            if cc[e] >= lr:
+                break
+            if open_mask[jj[e]]:
+                cnt += 1
+        g[r] = 1.0 - cnt
+    return g, _assign_cost(start, jj, cc, open_mask)
 
 
 @dataclass

@@ -32,6 +32,15 @@ class PlacedResult:
     demand: pd.DataFrame
 
 
+
+def _od_matrices(od: Any, n: int, m: int, value: str, max_value: float) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """(cost, coverage) CSR matrices, shape (n, m), from ``od``: a ``(C, A)`` tuple as is, or an
+    OD table / ODCosts (``origin``, ``dest``, ``value``) through :func:`od_to_matrices`."""
+    if isinstance(od, tuple):
+        return sp.csr_matrix(od[0]), sp.csr_matrix(od[1])
+    get = (lambda k: od[k]) if isinstance(od, (pd.DataFrame, dict)) else (lambda k: getattr(od, k))
+    return od_to_matrices(get("origin"), get("dest"), get(value), n, m, max_value)
+
 def od_to_matrices(origin: Any, dest: Any, value: Any, n_demand: int, n_candidates: int,
                    max_value: float | None = None) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """Sparse cost and coverage matrices from index-aligned OD arrays.
@@ -119,11 +128,7 @@ def from_geodataframe(
     from siteplan.models import solve_lscp, solve_mclp, solve_pcenter, solve_pmedian, solve_targets
 
     n, m = len(demand), len(candidates)
-    if isinstance(od, tuple):
-        C, A = sp.csr_matrix(od[0]), sp.csr_matrix(od[1])
-    else:
-        get = (lambda k: od[k]) if isinstance(od, (pd.DataFrame, dict)) else (lambda k: getattr(od, k))
-        C, A = od_to_matrices(get("origin"), get("dest"), get(value), n, m, max_value)
+    C, A = _od_matrices(od, n, m, value, max_value)
     for col, df in ((demand_id, demand), (candidate_id, candidates)):
         if col not in df.columns:
             raise InputError(f"column '{col}' not found", column=col)
@@ -263,11 +268,7 @@ def _capacitated(config, demand, candidates, od, *, capacity, demand_id, candida
         raise InputError("model.capacitated needs kind = 'lscp', 'pmedian', 'mclp' or 'budget_mclp' and a "
                          "candidate capacity column")
     n, m = len(demand), len(candidates)
-    if isinstance(od, tuple):
-        C, A = sp.csr_matrix(od[0]), sp.csr_matrix(od[1])
-    else:
-        get = (lambda k: od[k]) if isinstance(od, (pd.DataFrame, dict)) else (lambda k: getattr(od, k))
-        C, A = od_to_matrices(get("origin"), get("dest"), get(value), n, m, max_value)
+    C, A = _od_matrices(od, n, m, value, max_value)
     cap = candidates[capacity].to_numpy(dtype=float)
     default = getattr(config, "default_capacity", None)
     if default is not None:
@@ -308,11 +309,7 @@ def _heuristic(demand, candidates, od, kind, p, **common):
     from siteplan.models import heuristic_mclp, heuristic_pmedian
 
     n, m = len(demand), len(candidates)
-    if isinstance(od, tuple):
-        C, A = sp.csr_matrix(od[0]), sp.csr_matrix(od[1])
-    else:
-        get = (lambda k: od[k]) if isinstance(od, (pd.DataFrame, dict)) else (lambda k: getattr(od, k))
-        C, A = od_to_matrices(get("origin"), get("dest"), get(common["value"]), n, m, common["max_value"])
+    C, A = _od_matrices(od, n, m, common["value"], common["max_value"])
     w = demand[common["weight"]].to_numpy(dtype=float) if common["weight"] else np.ones(n)
     req = candidates[common["required"]].to_numpy(dtype=bool) if common["required"] else None
     if kind == "mclp":

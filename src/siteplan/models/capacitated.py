@@ -25,12 +25,22 @@ _TOL = 1e-6
 
 
 
-def _clean_shares(x: np.ndarray, jj: np.ndarray, open_mask: np.ndarray) -> np.ndarray:
-    """Assignment shares as reported: clipped to [0, 1], solver noise below 1e-9 and any
-    share on a site that is not open set to exactly 0 (HiGHS may leave ~1e-17 there)."""
-    xv = np.clip(np.asarray(x, dtype=float), 0.0, 1.0)
+def _shares(x: np.ndarray, m: int, ii: np.ndarray, jj: np.ndarray, rows: np.ndarray, n: int):
+    """Open sites and assignment shares of a solution ``x = [y (m) | x (pairs)]``.
+
+    Shares are clipped to [0, 1]; solver noise below 1e-9 and any share on a site that is
+    not open are set to exactly 0 (HiGHS may leave ~1e-17 there). Returns ``(selected,
+    open_mask (m,), shares (n_pairs,), X)`` with ``X`` the CSR shares, shape (n, m).
+    """
+    sel = round_binary(x[:m])
+    open_mask = np.zeros(m, bool)
+    open_mask[sel] = True
+    xv = np.clip(np.asarray(x[m:], dtype=float), 0.0, 1.0)
     xv[(xv < 1e-9) | ~open_mask[jj]] = 0.0
-    return xv
+    X = sp.csr_matrix((xv, (rows[ii], jj)), shape=(n, m))
+    X.eliminate_zeros()
+    X.sort_indices()
+    return sel, open_mask, xv, X
 
 def _check_p(p: Any, fn: str, order: str) -> int:
     """``p`` as an int >= 1; an InputError naming ``p`` and the argument order otherwise
@@ -320,13 +330,7 @@ def solve_capacitated_pmedian(
     except InfeasibleError:
         raise _explain_pmedian(ii, jj, wr, cap, nd, m, rows, p, req, fill_required, single_source,
                                demand_ids) from None
-    sel = round_binary(sol.x[:m])
-    open_mask = np.zeros(m, bool)
-    open_mask[sel] = True
-    xv = _clean_shares(sol.x[m:], jj, open_mask)
-    X = sp.csr_matrix((xv, (rows[ii], jj)), shape=(n, m))
-    X.eliminate_zeros()
-    X.sort_indices()
+    sel, open_mask, xv, X = _shares(sol.x, m, ii, jj, rows, n)
     assign = _assignment_from_x(X, n)
     # zero-weight demand: nearest open allowed site (reporting only)
     zero = ~pos & has
@@ -533,13 +537,7 @@ def solve_capacitated_mclp(
                      np.concatenate([col_hi, np.ones(E)]), integer, maximize=True,
                      time_limit_s=time_limit_s, mip_gap=mip_gap,
                      infeasible_message="the required sites alone break the budget or p")
-    sel = round_binary(sol.x[:m])
-    open_mask = np.zeros(m, bool)
-    open_mask[sel] = True
-    xv = _clean_shares(sol.x[m:], jj, open_mask)
-    X = sp.csr_matrix((xv, (rows[ii], jj)), shape=(n, m))
-    X.eliminate_zeros()
-    X.sort_indices()
+    sel, open_mask, xv, X = _shares(sol.x, m, ii, jj, rows, n)
     share = np.zeros(n)
     share[rows] = np.bincount(ii, weights=xv, minlength=nd)
     share = np.clip(share, 0.0, 1.0)
